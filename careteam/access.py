@@ -1,0 +1,221 @@
+"""The access policy: the one place that decides who may do what to which client.
+
+Deny by default. A provider who is not an active member of a client's team, a client
+who is not that client and an admin (who sees no clinical content) all get "not found"
+for the record, so that its existence is not disclosed. A member who lacks a right the
+team lead has gets "forbidden": they already know the client exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import wraps
+from typing import TYPE_CHECKING
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select, select
+
+from careteam import audit
+from careteam.enums import PRESCRIBER_DISCIPLINES, AuditOutcome, Discipline, MemberStatus, Role
+from careteam.extensions import db
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from careteam.auth.models import User
+    from careteam.clients.models import CareTeamMember, Client
+
+
+class Action(StrEnum):
+    # Actions that concern no particular client.
+    VIEW_DASHBOARD = "view_dashboard"
+    CREATE_CLIENT = "create_client"
+    VIEW_PORTAL = "view_portal"
+    EDIT_PROFILE = "edit_profile"
+    MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
+    VIEW_SYSTEM_HEALTH = "view_system_health"
+    # Actions on one client's record.
+    VIEW_RECORD = "view_record"
+    VIEW_ROSTER = "view_roster"
+    MANAGE_TEAM = "manage_team"
+    CHANGE_LEVEL_OF_CARE = "change_level_of_care"
+    MANAGE_PORTAL_ACCESS = "manage_portal_access"
+    POST_NOTE = "post_note"
+    POST_GOAL = "post_goal"
+    POST_MEDICATION = "post_medication"
+    POST_NUTRITION = "post_nutrition"
+
+
+GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
+    Action.VIEW_DASHBOARD: frozenset({Role.PROVIDER}),
+    Action.CREATE_CLIENT: frozenset({Role.PROVIDER}),
+    Action.VIEW_PORTAL: frozenset({Role.CLIENT}),
+    Action.EDIT_PROFILE: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
+    Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Action.READ_AUDIT: frozenset({Role.ADMIN}),
+    Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
+}
+
+MEMBER_ACTIONS = frozenset({Action.VIEW_RECORD, Action.VIEW_ROSTER, Action.POST_NOTE, Action.POST_GOAL})
+LEAD_ACTIONS = frozenset(
+    {Action.MANAGE_TEAM, Action.CHANGE_LEVEL_OF_CARE, Action.MANAGE_PORTAL_ACCESS}
+)
+CLIENT_SELF_ACTIONS = frozenset({Action.VIEW_ROSTER})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer; status is the HTTP status a refusal maps to."""
+
+    allowed: bool
+    status: int = 200
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True)
+
+
+def _not_found(reason: str) -> Decision:
+    return Decision(False, 404, reason)
+
+
+def _forbidden(reason: str) -> Decision:
+    return Decision(False, 403, reason)
+
+
+def decide_global(user: User | None, action: Action) -> Decision:
+    """May this user do an action that concerns no particular client?"""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return _forbidden("not logged in")
+    allowed_roles = GLOBAL_RIGHTS.get(action)
+    if allowed_roles is None:
+        return _forbidden("not a global action")
+    if user.role in allowed_roles:
+        return ALLOW
+    return _forbidden(f"role {user.role}")
+
+
+def decide(
+    user: User | None,
+    action: Action,
+    client: Client,
+    membership: CareTeamMember | None,
+) -> Decision:
+    """May this user do an action to this client's record?
+
+    `membership` is the user's own membership of the client's team (any status), or
+    None; `active_membership` loads it.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return _not_found("not logged in")
+    if user.role == Role.CLIENT:
+        if client.user_id == user.id and action in CLIENT_SELF_ACTIONS:
+            return ALLOW
+        return _not_found("not the client's own record")
+    if user.role != Role.PROVIDER:
+        return _not_found(f"role {user.role} sees no clinical record")
+    if membership is None or membership.status != MemberStatus.ACTIVE:
+        return _not_found("not an active team member")
+    if action in MEMBER_ACTIONS:
+        return ALLOW
+    if action in LEAD_ACTIONS:
+        return ALLOW if membership.is_lead else _forbidden("team lead only")
+    if action == Action.POST_MEDICATION:
+        if Discipline(membership.discipline) in PRESCRIBER_DISCIPLINES:
+            return ALLOW
+        return _forbidden("prescribers only")
+    if action == Action.POST_NUTRITION:
+        if membership.discipline == Discipline.DIETITIAN:
+            return ALLOW
+        return _forbidden("dietitians only")
+    return _forbidden("not a record action")
+
+
+def membership_of(user: User, client_id: int) -> CareTeamMember | None:
+    """The user's membership row on a client's team, whatever its status."""
+    from careteam.clients.models import CareTeamMember
+
+    if not user.is_authenticated or user.role != Role.PROVIDER:
+        return None
+    return db.session.scalar(
+        select(CareTeamMember).where(
+            CareTeamMember.client_id == client_id, CareTeamMember.provider_id == user.id
+        )
+    )
+
+
+def visible_client_ids(user: User) -> Select:
+    """A subquery of the ids of clients whose record the user may open."""
+    from careteam.clients.models import CareTeamMember, Client
+
+    if user.role == Role.PROVIDER and user.is_active:
+        return select(CareTeamMember.client_id).where(
+            CareTeamMember.provider_id == user.id,
+            CareTeamMember.status == MemberStatus.ACTIVE,
+        )
+    if user.role == Role.CLIENT and user.is_active:
+        return select(Client.id).where(Client.user_id == user.id)
+    return select(Client.id).where(Client.id.is_(None))
+
+
+@dataclass(frozen=True)
+class ClientAccess:
+    """A client record the current user was allowed to reach, with their membership."""
+
+    client: Client
+    membership: CareTeamMember | None
+
+
+def load_client(client_id: int, action: Action) -> ClientAccess:
+    """Look up a client for the current user, check the policy, audit a refusal, or abort.
+
+    Every view that touches a client's record comes through here.
+    """
+    from careteam.clients.models import Client
+
+    client = db.session.get(Client, client_id)
+    if client is None:
+        abort(404)
+    user = current_user._get_current_object()
+    membership = membership_of(user, client_id)
+    decision = decide(user, action, client, membership)
+    if not decision:
+        audit.record(
+            str(action),
+            object_type="client",
+            object_id=client.id,
+            client_id=client.id,
+            outcome=AuditOutcome.DENIED,
+            detail=decision.reason,
+        )
+        db.session.commit()
+        abort(decision.status)
+    return ClientAccess(client=client, membership=membership)
+
+
+def require(action: Action) -> Callable:
+    """Decorate a view that needs a login and a global right (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            decision = decide_global(current_user, action)
+            if not decision:
+                abort(decision.status)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def can(action: Action, access: ClientAccess) -> bool:
+    """For templates: may the current user do this to the client already loaded?"""
+    return bool(decide(current_user, action, access.client, access.membership))

@@ -1,0 +1,59 @@
+"""Forms for managing accounts and reading the audit log."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from careteam.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from careteam.enums import AuditOutcome, Discipline, Role, choices
+
+
+class NewUserForm(FlaskForm):
+    role = SelectField(
+        "Role",
+        choices=[(Role.PROVIDER, "Provider"), (Role.CLIENT, "Client"), (Role.ADMIN, "Admin")],
+        validators=[DataRequired()],
+    )
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)]
+    )
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    discipline = SelectField(
+        "Discipline (providers)", choices=[("", "—"), *choices(Discipline)], validators=[Optional()]
+    )
+    credentials = StringField("Credentials (providers)", validators=[Optional(), Length(max=120)])
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. Give it to the person by a safe channel.",
+    )
+
+    def validate_discipline(self, field) -> None:
+        if self.role.data == Role.PROVIDER and not field.data:
+            raise ValidationError("Choose the provider's discipline.")
+        if self.role.data != Role.PROVIDER and field.data:
+            raise ValidationError("Only providers have a discipline.")
+
+
+class UserFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email", validators=[Optional(), Length(max=120)])
+    role = SelectField(
+        "Role", choices=[("", "Any"), *choices(Role)], validators=[Optional()]
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    email = StringField("User email", validators=[Optional(), Length(max=254)])
+    client_id = IntegerField("Client id", validators=[Optional(), NumberRange(min=1)])
+    action = StringField("Action", validators=[Optional(), Length(max=60)])
+    outcome = SelectField("Outcome", choices=[("", "Any"), *choices(AuditOutcome)], validators=[Optional()])
+    since = DateField("From", validators=[Optional()], format="%Y-%m-%d")
+    until = DateField("Until (inclusive)", validators=[Optional()], format="%Y-%m-%d")

@@ -1,0 +1,36 @@
+"""Account management for admins."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+
+from careteam import audit
+from careteam.auth.models import User
+from careteam.auth.services import revoke_all_sessions
+from careteam.enums import Role
+from careteam.errors import UserFacingError
+from careteam.extensions import db, utcnow
+
+
+def users_query(q: str = "", role: str = "") -> Select:
+    stmt = select(User).order_by(User.role, func.lower(User.display_name), User.id)
+    if q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.display_name).like(pattern), User.email.like(pattern)))
+    if role:
+        stmt = stmt.where(User.role == Role(role))
+    return stmt
+
+
+def set_active(*, actor: User, user: User, active: bool) -> None:
+    """Deactivate (ending every session at once) or reactivate an account."""
+    if user.id == actor.id and not active:
+        raise UserFacingError("You cannot deactivate your own account.")
+    if user.active == active:
+        raise UserFacingError("Nothing to change: the account is already " + ("active." if active else "deactivated."))
+    user.active = active
+    user.deactivated_at = None if active else utcnow()
+    if not active:
+        revoke_all_sessions(user)
+    audit.record("activate_user" if active else "deactivate_user", object_type="user", object_id=user.id)
+    db.session.commit()

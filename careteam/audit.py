@@ -1,0 +1,134 @@
+"""Write and read the append-only audit log of who touched which record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import ForeignKey, Index, Select, String, event, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+
+from careteam.auth.models import User
+from careteam.enums import AuditOutcome, enum_check
+from careteam.extensions import db, utcnow
+
+
+class AuditEvent(db.Model):
+    """One access or change: who, what, which client, when, from where, and the outcome.
+
+    Holds identifiers and action names only, never clinical text.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        enum_check("outcome", AuditOutcome),
+        Index("ix_audit_events_client_occurred", "client_id", "occurred_at"),
+        Index("ix_audit_events_actor_occurred", "actor_id", "occurred_at"),
+        Index("ix_audit_events_occurred", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[int | None]
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    outcome: Mapped[str] = mapped_column(String(10), default=AuditOutcome.ALLOWED)
+    # Non-clinical detail such as the role that was refused or the field names changed.
+    detail: Mapped[str] = mapped_column(String(255), default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    """Keep the audit log append-only as far as the application is concerned."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise PermissionError("audit events are append-only")
+
+
+def _client_ip() -> str:
+    if not has_request_context():
+        return ""
+    return (request.remote_addr or "")[:45]
+
+
+def record(
+    action: str,
+    *,
+    object_type: str = "",
+    object_id: int | None = None,
+    client_id: int | None = None,
+    outcome: AuditOutcome = AuditOutcome.ALLOWED,
+    detail: str = "",
+    actor: User | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; the caller's commit writes it."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    event_row = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        client_id=client_id,
+        ip=_client_ip(),
+        outcome=outcome,
+        detail=detail[:255],
+    )
+    db.session.add(event_row)
+    return event_row
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an admin narrowed the audit log to."""
+
+    actor_email: str = ""
+    client_id: int | None = None
+    action: str = ""
+    outcome: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def filtered_query(flt: AuditFilter) -> Select:
+    """The audit events matching a filter, newest first."""
+    stmt = (
+        select(AuditEvent)
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
+    if flt.actor_email:
+        stmt = stmt.join(User, AuditEvent.actor_id == User.id).where(
+            User.email == flt.actor_email.strip().lower()
+        )
+    if flt.client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == flt.client_id)
+    if flt.action:
+        stmt = stmt.where(AuditEvent.action == flt.action)
+    if flt.outcome:
+        stmt = stmt.where(AuditEvent.outcome == flt.outcome)
+    if flt.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < flt.until)
+    return stmt
+
+
+def known_actions() -> list[str]:
+    """Distinct action names present in the log, for the filter's drop-down."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by("action")))
+
+
+def count_for(action: str, client_id: int | None = None) -> int:
+    """How many events of one action exist (for tests and health figures)."""
+    stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    if client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+    return db.session.scalar(stmt) or 0

@@ -1,0 +1,105 @@
+"""Accounts and their server-side sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from careteam.enums import Discipline, Role, enum_check
+from careteam.extensions import db, utcnow
+
+if TYPE_CHECKING:
+    from careteam.clients.models import CareTeamMember
+
+
+class User(db.Model):
+    """A person who logs in: a provider, a client or an admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        enum_check("role", Role),
+        enum_check("discipline", Discipline),
+        CheckConstraint(
+            "(role = 'provider' AND discipline IS NOT NULL)"
+            " OR (role <> 'provider' AND discipline IS NULL)",
+            name="discipline_only_for_providers",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(120))
+    discipline: Mapped[str | None] = mapped_column(String(40))
+    credentials: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    practice_name: Mapped[str] = mapped_column(String(120), default="")
+    share_email: Mapped[bool] = mapped_column(default=False)
+    share_phone: Mapped[bool] = mapped_column(default=False)
+    share_practice: Mapped[bool] = mapped_column(default=True)
+    # IANA name; pages show times in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[CareTeamMember]] = relationship(
+        back_populates="provider", foreign_keys="CareTeamMember.provider_id"
+    )
+
+    # Flask-Login's user protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_provider(self) -> bool:
+        return self.role == Role.PROVIDER
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == Role.CLIENT
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def discipline_label(self) -> str:
+        return Discipline(self.discipline).label if self.discipline else ""
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One login, checked on every request so that logout revokes it on the server."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,198 @@
+"""Passwords, logins and the server-side sessions that make logout final."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, session
+from sqlalchemy import select, update
+
+from careteam import audit
+from careteam.auth.models import User, UserSession
+from careteam.enums import AuditOutcome, Discipline, Role
+from careteam.errors import UserFacingError
+from careteam.extensions import db, utcnow
+
+SESSION_KEY = "sid"
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+class AccountError(UserFacingError):
+    """An account use case refused its input."""
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=cfg["ARGON2_TIME_COST"],
+        memory_cost=cfg["ARGON2_MEMORY_COST"],
+        parallelism=cfg["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password with the configured parameters."""
+    return _hasher().hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse a password that is too short or too long (length only, no composition rules)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    display_name: str,
+    discipline: Discipline | None = None,
+    credentials: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create an account; the caller commits (with the audit row this adds)."""
+    email = normalize_email(email)
+    role = Role(role)
+    if role == Role.PROVIDER and discipline is None:
+        raise AccountError("A provider needs a discipline.")
+    if role != Role.PROVIDER and discipline is not None:
+        raise AccountError("Only providers have a discipline.")
+    check_password_rules(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError("An account with this email address already exists.")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name.strip(),
+        discipline=Discipline(discipline) if discipline else None,
+        credentials=credentials.strip(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("create_user", object_type="user", object_id=user.id, actor=actor, detail=role)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; audits both outcomes.
+
+    An unknown address still costs one hash verification so that timing does not
+    reveal which addresses have accounts.
+    """
+    hasher = _hasher()
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    stored = user.password_hash if user is not None else _dummy_hash()
+    try:
+        ok = hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if user is None or not ok or not user.active:
+        audit.record(
+            "login",
+            object_type="user",
+            object_id=user.id if user else None,
+            actor=user,
+            outcome=AuditOutcome.DENIED,
+            detail="inactive" if (user is not None and ok) else "bad credentials",
+        )
+        db.session.commit()
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return user
+
+
+_DUMMY: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    key = f"{current_app.config['ARGON2_TIME_COST']}:{current_app.config['ARGON2_MEMORY_COST']}"
+    if key not in _DUMMY:
+        _DUMMY[key] = _hasher().hash(secrets.token_urlsafe(16))
+    return _DUMMY[key]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, ip: str = "") -> None:
+    """Begin a fresh server-side session for the user (the old cookie's data is dropped)."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
+            ip=ip[:45],
+        )
+    )
+    user.last_login_at = now
+    audit.record("login", object_type="user", object_id=user.id, actor=user)
+    db.session.commit()
+    session.permanent = True
+    session[SESSION_KEY] = token
+
+
+def user_for_session(user_id: str) -> User | None:
+    """Flask-Login's loader: the user only if the cookie's session is still live."""
+    token = session.get(SESSION_KEY)
+    if not token or not user_id.isdigit():
+        return None
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    )
+    now = utcnow()
+    if row is None or row.user_id != int(user_id) or not _is_live(row, now):
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def _is_live(row: UserSession, now: datetime) -> bool:
+    idle = current_app.config["SESSION_IDLE_TIMEOUT"]
+    return row.revoked_at is None and row.expires_at > now and row.last_seen_at + idle > now
+
+
+def end_session() -> None:
+    """Revoke the current session on the server and clear the cookie's data."""
+    token = session.get(SESSION_KEY)
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    session.clear()
+
+
+def revoke_all_sessions(user: User) -> None:
+    """End every live session of a user (deactivation, password change)."""
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,109 @@
+"""Operator commands: `flask --app wsgi careteam ...`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from careteam.auth.models import User
+from careteam.auth.services import create_user
+from careteam.enums import Discipline, Role
+from careteam.errors import UserFacingError
+from careteam.extensions import db
+
+cli = AppGroup("careteam", help="CareTeam operator commands.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A password from standard input or an interactive prompt, never from argv."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("No password on standard input.")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _create(**kwargs) -> User:
+    try:
+        user = create_user(**kwargs)
+        db.session.commit()
+    except UserFacingError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    return user
+
+
+@cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="Administrator", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(email: str, display_name: str, password_stdin: bool) -> None:
+    """Create an admin account."""
+    user = _create(
+        email=email,
+        password=_read_password(password_stdin),
+        role=Role.ADMIN,
+        display_name=display_name,
+    )
+    click.echo(f"Created admin {user.email}.")
+
+
+@cli.command("create-user")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--discipline", type=click.Choice([d.value for d in Discipline]))
+@click.option("--credentials", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(
+    role: str,
+    email: str,
+    display_name: str,
+    discipline: str | None,
+    credentials: str,
+    password_stdin: bool,
+) -> None:
+    """Create a provider, client or admin account."""
+    if role == Role.PROVIDER and not discipline:
+        raise click.UsageError("A provider needs --discipline.")
+    user = _create(
+        email=email,
+        password=_read_password(password_stdin),
+        role=Role(role),
+        display_name=display_name,
+        discipline=Discipline(discipline) if discipline else None,
+        credentials=credentials,
+    )
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) if users exist.")
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Seed even though the app is not in debug mode (demo passwords are public).",
+)
+def seed_demo(if_empty: bool, allow_production: bool) -> None:
+    """Create demo accounts and two clients on shared teams, and print the logins."""
+    from careteam import demo
+
+    if not (current_app.debug or current_app.testing or allow_production):
+        raise click.ClickException(
+            "Refusing to seed demo accounts with public passwords outside debug mode; "
+            "pass --allow-production if you really mean it."
+        )
+    has_users = db.session.scalar(select(func.count()).select_from(User)) > 0
+    if has_users and not if_empty:
+        raise click.ClickException("The database already has users; seed-demo needs an empty one.")
+    if not has_users:
+        demo.seed()
+        click.echo("Demo data created.")
+    else:
+        click.echo("The database already has users; demo data left as it is.")
+    click.echo(demo.logins_text())

@@ -1,0 +1,65 @@
+"""Forms for creating clients and running their care team."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from careteam.enums import Discipline, LevelOfCare, choices
+
+
+def not_in_future(form, field) -> None:
+    if field.data and field.data > date.today():
+        raise ValidationError("This date cannot be in the future.")
+
+
+class ClientForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=120)])
+    pronouns = StringField("Pronouns", validators=[Optional(), Length(max=40)])
+    date_of_birth = DateField(
+        "Date of birth", validators=[Optional(), not_in_future], format="%Y-%m-%d"
+    )
+    level_of_care = SelectField(
+        "Level of care", choices=choices(LevelOfCare), validators=[DataRequired()]
+    )
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField(
+        "Provider's email",
+        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+    )
+    discipline = SelectField(
+        "Discipline on this team", choices=choices(Discipline), validators=[DataRequired()]
+    )
+    is_lead = BooleanField("Also a team lead")
+
+
+class LevelOfCareForm(FlaskForm):
+    level = SelectField("New level of care", choices=choices(LevelOfCare), validators=[DataRequired()])
+    effective_date = DateField(
+        "Effective date", validators=[DataRequired(), not_in_future], format="%Y-%m-%d"
+    )
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+
+class PortalLinkForm(FlaskForm):
+    email = EmailField(
+        "Client's portal account email",
+        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button that carries the CSRF token."""
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Search by name", validators=[Optional(), Length(max=120)])

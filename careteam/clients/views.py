@@ -1,0 +1,185 @@
+"""Provider pages: my clients, a new client, a client's record and its care team."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from careteam import audit
+from careteam.access import Action, can, load_client, require
+from careteam.clients import services
+from careteam.clients.forms import (
+    AddMemberForm,
+    ClientForm,
+    ConfirmForm,
+    LevelOfCareForm,
+    PortalLinkForm,
+    SearchForm,
+)
+from careteam.enums import Discipline, LevelOfCare
+from careteam.errors import UserFacingError
+from careteam.extensions import db
+
+bp = Blueprint("clients", __name__, url_prefix="/clients")
+
+
+def _attach_error(form, error: UserFacingError) -> None:
+    """Show a use case's refusal next to its field, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+@bp.get("/")
+@require(Action.VIEW_DASHBOARD)
+def dashboard():
+    search = SearchForm(request.args)
+    q = search.q.data or "" if search.validate() else ""
+    page = db.paginate(
+        services.dashboard_query(current_user, q),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+        count=True,
+    )
+    return render_template("clients/dashboard.html", page=page, search=search, q=q)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(Action.CREATE_CLIENT)
+def new():
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            client = services.create_client(
+                actor=current_user,
+                full_name=form.full_name.data,
+                preferred_name=form.preferred_name.data or "",
+                pronouns=form.pronouns.data or "",
+                date_of_birth=form.date_of_birth.data,
+                level_of_care=LevelOfCare(form.level_of_care.data),
+            )
+        except UserFacingError as error:
+            _attach_error(form, error)
+        else:
+            flash(f"{client.full_name} was added. You are the team lead.", "success")
+            return redirect(url_for("clients.show", client_id=client.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("clients/new.html", form=form), status
+
+
+@bp.get("/<int:client_id>")
+@login_required
+def show(client_id: int):
+    access = load_client(client_id, Action.VIEW_RECORD)
+    client = services.record_page(access.client)
+    audit.record("view_record", object_type="client", object_id=client.id, client_id=client.id)
+    db.session.commit()
+    return render_template(
+        "clients/show.html",
+        client=client,
+        access=access,
+        roster=services.active_roster(client),
+        past_members=[m for m in client.members if not m.is_active],
+        can_manage=can(Action.MANAGE_TEAM, access),
+        can_change_level=can(Action.CHANGE_LEVEL_OF_CARE, access),
+        can_link_portal=can(Action.MANAGE_PORTAL_ACCESS, access),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/<int:client_id>/team/add", methods=["GET", "POST"])
+@login_required
+def add_member(client_id: int):
+    access = load_client(client_id, Action.MANAGE_TEAM)
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        try:
+            member = services.add_member(
+                actor=current_user,
+                client=access.client,
+                email=form.email.data,
+                discipline=Discipline(form.discipline.data),
+                is_lead=form.is_lead.data,
+            )
+        except UserFacingError as error:
+            _attach_error(form, error)
+        else:
+            flash(f"{member.provider.display_name} is now on the team.", "success")
+            return redirect(url_for("clients.show", client_id=client_id, _anchor="team"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("clients/add_member.html", form=form, client=access.client), status
+
+
+def _member_action(client_id: int, member_id: int, use_case, message: str):
+    access = load_client(client_id, Action.MANAGE_TEAM)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        member = use_case(actor=current_user, client=access.client, member_id=member_id)
+    except LookupError:
+        abort(404)
+    except UserFacingError as error:
+        flash(str(error), "error")
+    else:
+        flash(message.format(name=member.provider.display_name), "success")
+    return redirect(url_for("clients.show", client_id=client_id, _anchor="team"))
+
+
+@bp.post("/<int:client_id>/team/<int:member_id>/end")
+@login_required
+def end_member(client_id: int, member_id: int):
+    return _member_action(
+        client_id, member_id, services.end_member, "{name} is no longer on the team."
+    )
+
+
+@bp.post("/<int:client_id>/team/<int:member_id>/lead")
+@login_required
+def make_lead(client_id: int, member_id: int):
+    return _member_action(client_id, member_id, services.make_lead, "{name} is now a team lead.")
+
+
+@bp.route("/<int:client_id>/level-of-care", methods=["GET", "POST"])
+@login_required
+def level_of_care(client_id: int):
+    access = load_client(client_id, Action.CHANGE_LEVEL_OF_CARE)
+    form = LevelOfCareForm()
+    if request.method == "GET":
+        form.level.data = access.client.level_of_care
+    if form.validate_on_submit():
+        try:
+            services.change_level_of_care(
+                actor=current_user,
+                client=access.client,
+                level=LevelOfCare(form.level.data),
+                effective_date=form.effective_date.data,
+                reason=form.reason.data,
+            )
+        except UserFacingError as error:
+            _attach_error(form, error)
+        else:
+            flash("The level of care was updated.", "success")
+            return redirect(url_for("clients.show", client_id=client_id, _anchor="level-of-care"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("clients/level_of_care.html", form=form, client=access.client), status
+
+
+@bp.route("/<int:client_id>/portal", methods=["GET", "POST"])
+@login_required
+def portal_access(client_id: int):
+    access = load_client(client_id, Action.MANAGE_PORTAL_ACCESS)
+    form = PortalLinkForm()
+    if form.validate_on_submit():
+        try:
+            services.link_portal_account(
+                actor=current_user, client=access.client, email=form.email.data
+            )
+        except UserFacingError as error:
+            _attach_error(form, error)
+        else:
+            flash("The client can now see their team in the portal.", "success")
+            return redirect(url_for("clients.show", client_id=client_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("clients/portal_access.html", form=form, client=access.client), status

@@ -1,0 +1,98 @@
+"""Configuration defaults; create_app layers environment variables and test settings on top."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the known value production refuses
+
+
+class Config:
+    """Safe development defaults: SQLite and the embedded broker in the instance folder."""
+
+    SECRET_KEY = DEV_SECRET_KEY
+    # None means "a SQLite file in the instance folder"; create_app fills it in.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: cookie holds only a signed session id that the server can revoke.
+    SESSION_COOKIE_NAME = "careteam_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True  # development and tests over plain HTTP turn it off
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # absolute lifetime of a login
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)  # a session unused this long ends
+    REMEMBER_COOKIE_DURATION = timedelta(hours=12)  # never set: no remember-me is offered
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+    # argon2id parameters (argon2-cffi's RFC 9106 low-memory profile); tests lower them.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    PAGE_SIZE = 25
+    AUDIT_PAGE_SIZE = 50
+
+    # Plain names operators expect; create_app maps them (see _apply_plain_env).
+    REDIS_URL: str | None = None
+    BROKER_SQLITE_FILE = "broker.sqlite"
+
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 8025
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10
+    MAIL_DEFAULT_SENDER = "CareTeam <no-reply@careteam.localhost>"
+    MAIL_REPLY_TO: str | None = None
+    # Where `make run`'s mail catcher stores messages, readable at /dev/mail in debug mode.
+    DEV_MAILBOX: str | None = None
+
+    BASE_URL = "http://127.0.0.1:5000"
+    # Until each user chooses a time zone (digest settings), pages show times in this one.
+    DISPLAY_TIMEZONE = "UTC"
+
+    # Heartbeats older than this make /healthz report the beat as late.
+    BEAT_STALE_AFTER = timedelta(minutes=3)
+    HEALTH_CHECK_TIMEOUT = 2.0
+
+    CELERY: dict = {
+        # broker_url is filled in by create_app: Redis when REDIS_URL is set, else
+        # Kombu's SQLAlchemy transport on a SQLite file in the instance folder.
+        "broker_url": None,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "timezone": "UTC",
+        "enable_utc": True,
+        # Never let a publish hang a web request on a broker that does not answer.
+        "broker_connection_timeout": 2.0,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+            "visibility_timeout": 300,
+        },
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "beat_schedule": {
+            "beat-heartbeat": {
+                "task": "careteam.beat_tick",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
+        },
+    }

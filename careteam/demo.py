@@ -1,0 +1,90 @@
+"""Demo accounts and records for `seed-demo`: realistic, obviously fictional."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from careteam.auth.models import User
+from careteam.auth.services import create_user
+from careteam.clients import services as clients
+from careteam.enums import Discipline, LevelOfCare, Role
+from careteam.extensions import db
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start
+
+ACCOUNTS = [
+    ("admin@demo.careteam.test", Role.ADMIN, "Morgan Admin", None, ""),
+    ("therapist@demo.careteam.test", Role.PROVIDER, "Dana Okafor", Discipline.THERAPIST, "LCPC"),
+    ("psychiatrist@demo.careteam.test", Role.PROVIDER, "Dr. Priya Raman", Discipline.PSYCHIATRIST, "MD"),
+    ("dietitian@demo.careteam.test", Role.PROVIDER, "Jordan Lee", Discipline.DIETITIAN, "RD, CEDS"),
+    ("alex@demo.careteam.test", Role.CLIENT, "Alex Rivera", None, ""),
+    ("sam@demo.careteam.test", Role.CLIENT, "Sam Chen", None, ""),
+]
+
+
+def seed() -> None:
+    """Create the demo accounts, two clients and their shared teams."""
+    users: dict[str, User] = {}
+    for email, role, name, discipline, credentials in ACCOUNTS:
+        users[email.split("@")[0]] = create_user(
+            email=email,
+            password=DEMO_PASSWORD,
+            role=role,
+            display_name=name,
+            discipline=discipline,
+            credentials=credentials,
+        )
+    therapist, psychiatrist, dietitian = users["therapist"], users["psychiatrist"], users["dietitian"]
+    therapist.share_email = True
+    therapist.phone = "+1 555 0100 x12"
+    therapist.share_phone = True
+    therapist.practice_name = "Lakeside Counseling"
+    psychiatrist.practice_name = "Northside Psychiatry"
+    dietitian.share_email = True
+    dietitian.practice_name = "Nourish Nutrition"
+    db.session.commit()
+
+    today = date.today()
+    alex = clients.create_client(
+        actor=therapist,
+        full_name="Alex Rivera",
+        preferred_name="Alex",
+        pronouns="they/them",
+        level_of_care=LevelOfCare.INTENSIVE_OUTPATIENT,
+        effective_date=today - timedelta(days=42),
+    )
+    clients.add_member(
+        actor=therapist, client=alex, email=psychiatrist.email, discipline=Discipline.PSYCHIATRIST
+    )
+    clients.add_member(
+        actor=therapist, client=alex, email=dietitian.email, discipline=Discipline.DIETITIAN
+    )
+    clients.change_level_of_care(
+        actor=therapist,
+        client=alex,
+        level=LevelOfCare.OUTPATIENT_WEEKLY,
+        effective_date=today - timedelta(days=7),
+        reason="Completed the IOP programme; stepping down to weekly sessions.",
+    )
+    clients.link_portal_account(actor=therapist, client=alex, email=users["alex"].email)
+
+    sam = clients.create_client(
+        actor=psychiatrist,
+        full_name="Samuel Chen",
+        preferred_name="Sam",
+        pronouns="he/him",
+        level_of_care=LevelOfCare.OUTPATIENT_BIWEEKLY,
+        effective_date=today - timedelta(days=30),
+    )
+    clients.add_member(
+        actor=psychiatrist, client=sam, email=therapist.email, discipline=Discipline.THERAPIST
+    )
+    clients.link_portal_account(actor=psychiatrist, client=sam, email=users["sam"].email)
+
+
+def logins_text() -> str:
+    lines = ["Demo logins (password for all: " + DEMO_PASSWORD + "):"]
+    for email, role, name, discipline, _ in ACCOUNTS:
+        what = discipline.label.lower() if discipline else role.value
+        lines.append(f"  {email:<34} {what:<14} {name}")
+    return "\n".join(lines)

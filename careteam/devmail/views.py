@@ -1,0 +1,47 @@
+"""Development only: read what the local mail catcher received, in the browser."""
+
+from __future__ import annotations
+
+import mailbox
+from email import policy
+from email.parser import BytesParser
+
+from flask import Blueprint, abort, current_app, render_template
+
+bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
+
+
+def _box() -> mailbox.Maildir:
+    return mailbox.Maildir(current_app.config["DEV_MAILBOX"], create=True)
+
+
+def _parse(raw: bytes):
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+@bp.get("/")
+def inbox():
+    box = _box()
+    messages = []
+    for key in box.keys():
+        msg = _parse(box.get_bytes(key))
+        messages.append((key, msg))
+    messages.sort(key=lambda item: item[1].get("Date", ""), reverse=True)
+    return render_template("devmail/inbox.html", messages=messages[:200])
+
+
+@bp.get("/<key>")
+def message(key: str):
+    box = _box()
+    try:
+        msg = _parse(box.get_bytes(key))
+    except KeyError:
+        abort(404)
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    return render_template(
+        "devmail/message.html",
+        msg=msg,
+        text=text.get_content() if text else "",
+        html=html.get_content() if html else "",
+    )

@@ -1,0 +1,95 @@
+"""Closed vocabularies shared by models, forms and the access policy."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
+
+
+class Role(StrEnum):
+    PROVIDER = "provider"
+    CLIENT = "client"
+    ADMIN = "admin"
+
+
+class Discipline(StrEnum):
+    THERAPIST = "therapist"
+    PSYCHIATRIST = "psychiatrist"
+    DIETITIAN = "dietitian"
+    PRIMARY_CARE = "primary_care"
+    NURSE_PRACTITIONER = "nurse_practitioner"
+    CASE_MANAGER = "case_manager"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return DISCIPLINE_LABELS[self]
+
+
+DISCIPLINE_LABELS = {
+    Discipline.THERAPIST: "Therapist",
+    Discipline.PSYCHIATRIST: "Psychiatrist",
+    Discipline.DIETITIAN: "Dietitian",
+    Discipline.PRIMARY_CARE: "Primary care",
+    Discipline.NURSE_PRACTITIONER: "Nurse practitioner",
+    Discipline.CASE_MANAGER: "Case manager",
+    Discipline.OTHER: "Other",
+}
+
+PRESCRIBER_DISCIPLINES = frozenset(
+    {Discipline.PSYCHIATRIST, Discipline.PRIMARY_CARE, Discipline.NURSE_PRACTITIONER}
+)
+
+
+class MemberStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class LevelOfCare(StrEnum):
+    OUTPATIENT_WEEKLY = "outpatient_weekly"
+    OUTPATIENT_BIWEEKLY = "outpatient_biweekly"
+    OUTPATIENT_AS_NEEDED = "outpatient_as_needed"
+    INTENSIVE_OUTPATIENT = "intensive_outpatient"
+    PARTIAL_HOSPITALIZATION = "partial_hospitalization"
+    RESIDENTIAL = "residential"
+    INPATIENT = "inpatient"
+
+    @property
+    def label(self) -> str:
+        return LEVEL_OF_CARE_LABELS[self]
+
+
+LEVEL_OF_CARE_LABELS = {
+    LevelOfCare.OUTPATIENT_WEEKLY: "Outpatient, weekly",
+    LevelOfCare.OUTPATIENT_BIWEEKLY: "Outpatient, every two weeks",
+    LevelOfCare.OUTPATIENT_AS_NEEDED: "Outpatient, as needed",
+    LevelOfCare.INTENSIVE_OUTPATIENT: "Intensive outpatient (IOP)",
+    LevelOfCare.PARTIAL_HOSPITALIZATION: "Partial hospitalization (PHP)",
+    LevelOfCare.RESIDENTIAL: "Residential",
+    LevelOfCare.INPATIENT: "Inpatient",
+}
+
+
+class TeamChange(StrEnum):
+    ADDED = "added"
+    REJOINED = "rejoined"
+    ENDED = "ended"
+
+
+class AuditOutcome(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+def enum_check(column: str, enum: type[StrEnum], name: str | None = None) -> CheckConstraint:
+    """A CHECK constraint that keeps a string column inside an enum's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=name or f"{column}_valid")
+
+
+def choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select field."""
+    return [(m.value, getattr(m, "label", m.value.replace("_", " ").capitalize())) for m in enum]

@@ -1,0 +1,99 @@
+"""Reachability of the database and the broker, and the worker's heartbeats."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from flask import current_app
+from sqlalchemy import create_engine, select, text
+
+from careteam.extensions import db, utcnow
+from careteam.health.models import Heartbeat
+
+
+def record_heartbeat(name: str, detail: str = "") -> datetime:
+    """Store that a component is alive now (upsert by name)."""
+    now = utcnow()
+    row = db.session.get(Heartbeat, name)
+    if row is None:
+        db.session.add(Heartbeat(name=name, last_seen_at=now, detail=detail[:255]))
+    else:
+        row.last_seen_at = now
+        row.detail = detail[:255]
+    db.session.commit()
+    return now
+
+
+def check_database() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        db.session.rollback()
+        current_app.logger.warning("health: database unreachable", exc_info=True)
+        return False
+
+
+def check_broker() -> bool:
+    """Ask the broker for a sign of life, bounded by a short timeout whatever it does."""
+    url = current_app.config["CELERY"]["broker_url"]
+    timeout = current_app.config["HEALTH_CHECK_TIMEOUT"]
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            client = redis.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        if url.startswith("sqla+"):
+            engine = create_engine(url.removeprefix("sqla+"), connect_args={"timeout": timeout})
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return True
+            finally:
+                engine.dispose()
+    except (redis.RedisError, OSError, socket.timeout):
+        return False
+    except Exception:
+        current_app.logger.warning("health: broker check failed", exc_info=True)
+        return False
+    return False
+
+
+def heartbeats() -> dict[str, datetime]:
+    try:
+        return {row.name: row.last_seen_at for row in db.session.scalars(select(Heartbeat))}
+    except Exception:
+        db.session.rollback()
+        return {}
+
+
+def report() -> tuple[dict, bool]:
+    """The /healthz body and whether everything essential is up."""
+    database = check_database()
+    broker = check_broker()
+    beats = heartbeats() if database else {}
+    beat_at = beats.get("beat")
+    stale_after = current_app.config["BEAT_STALE_AFTER"]
+    beat_ok = beat_at is not None and utcnow() - beat_at <= stale_after
+    body = {
+        "status": "ok" if database and broker else "degraded",
+        "database": "ok" if database else "unreachable",
+        "broker": "ok" if broker else "unreachable",
+        "beat": {
+            "last_tick": beat_at.isoformat() if beat_at else None,
+            "status": "ok" if beat_ok else ("never" if beat_at is None else "late"),
+        },
+        "worker": {
+            "last_health_check": beats["worker"].isoformat() if "worker" in beats else None,
+        },
+    }
+    return body, database and broker

@@ -1,0 +1,34 @@
+"""Show stored UTC times in the viewer's time zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, has_request_context
+from flask_login import current_user
+
+
+def _viewer_zone() -> ZoneInfo:
+    name = current_app.config.get("DISPLAY_TIMEZONE", "UTC")
+    if has_request_context() and current_user.is_authenticated:
+        name = current_user.time_zone or name
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return ZoneInfo("UTC")
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(_viewer_zone())
+    return local.strftime("%-d %b %Y, %H:%M %Z")
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_viewer_zone()).date()
+    return value.strftime("%-d %b %Y")

@@ -1,0 +1,199 @@
+"""Fixtures: the app on SQLite and on a real PostgreSQL, a test client, and login helpers.
+
+Every test that uses `app` runs once per database backend. PostgreSQL is a real server
+started by the harness in a temporary directory (see tests/services.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, text
+
+from flask.testing import FlaskClient
+
+from careteam import create_app
+from careteam.extensions import db
+from tests import factories
+from tests.services import PostgresServer
+
+BACKENDS = ["sqlite", "postgresql"]
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        help="Run database tests on this backend only (default: all).",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("backend") or BACKENDS
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="careteam-tests-") as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_root: str, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{os.path.join(tmp_root, 'careteam-test.sqlite')}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database("careteam_test")
+
+
+def base_config(database_url: str, tmp_root: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "SERVER_NAME": "careteam.test",
+        "CELERY": {
+            "broker_url": f"sqla+sqlite:///{os.path.join(tmp_root, 'broker.sqlite')}",
+            "task_ignore_result": True,
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_root: str) -> str:
+    """Create the tables once per backend (tests only; the app itself uses migrations)."""
+    app = create_app(base_config(database_url, tmp_root))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    return database_url
+
+
+def _truncate_all() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_schema: str, tmp_root: str):
+    """A fresh app on an empty database of the current backend."""
+    app = create_app(base_config(_schema, tmp_root))
+    with app.app_context():
+        _truncate_all()
+        yield app
+        db.session.remove()
+        _truncate_all()
+        db.engine.dispose()
+
+
+class FreshContextClient(FlaskClient):
+    """Run each request in its own app context, as in production.
+
+    The `app` fixture keeps an app context open for the test's own database work; without
+    this, requests would share its `g` and its SQLAlchemy session. After each request the
+    test's session is expired, so that it reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = FreshContextClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """Log in and out through the real forms, CSRF token included."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = factories.PASSWORD, follow: bool = False):
+        page = self._client.get("/login")
+        token = csrf_from(page.get_data(as_text=True))
+        return self._client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow,
+        )
+
+    def token(self, path: str = "/settings/profile") -> str:
+        """A CSRF token valid for the current session."""
+        return csrf_from(self._client.get(path).get_data(as_text=True))
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        """POST a form with the session's CSRF token added."""
+        return self._client.post(path, data={**(data or {}), "csrf_token": self.token()}, **kwargs)
+
+    def logout(self):
+        return self._client.post("/logout", data={"csrf_token": self.token()})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+class QueryCounter:
+    """Counts SQL statements the app sends while active."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    def _on_execute(self, *args, **kwargs) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+
+@pytest.fixture
+def count_queries(app):
+    return lambda: QueryCounter(db.engine)

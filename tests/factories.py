@@ -1,0 +1,66 @@
+"""Small builders for test data, going through the same services the app uses."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from careteam.auth.models import User
+from careteam.auth.services import create_user
+from careteam.clients import services as clients
+from careteam.clients.models import CareTeamMember, Client
+from careteam.enums import Discipline, LevelOfCare, Role
+from careteam.extensions import db
+
+PASSWORD = "correct horse battery staple"  # noqa: S105
+_seq = itertools.count(1)
+
+
+def make_user(
+    role: Role = Role.PROVIDER,
+    discipline: Discipline | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> User:
+    n = next(_seq)
+    if role == Role.PROVIDER and discipline is None:
+        discipline = Discipline.THERAPIST
+    user = create_user(
+        email=email or f"{role}{n}@example.test",
+        password=password,
+        role=role,
+        display_name=name or f"{str(role).capitalize()} {n}",
+        discipline=discipline,
+    )
+    db.session.commit()
+    return user
+
+
+def make_provider(discipline: Discipline = Discipline.THERAPIST, **kwargs) -> User:
+    return make_user(Role.PROVIDER, discipline, **kwargs)
+
+
+def make_client(
+    lead: User,
+    name: str | None = None,
+    level: LevelOfCare = LevelOfCare.OUTPATIENT_WEEKLY,
+) -> Client:
+    return clients.create_client(
+        actor=lead,
+        full_name=name or f"Client {next(_seq)}",
+        level_of_care=level,
+        effective_date=date(2026, 1, 5),
+    )
+
+
+def add_member(
+    client: Client, provider: User, lead: User, discipline: Discipline | None = None, **kw
+) -> CareTeamMember:
+    return clients.add_member(
+        actor=lead,
+        client=client,
+        email=provider.email,
+        discipline=discipline or Discipline(provider.discipline),
+        **kw,
+    )
