@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import time
@@ -37,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_object(Config)
-    app.config["CELERY"] = {**Config.CELERY}
+    app.config["CELERY"] = copy.deepcopy(Config.CELERY)  # nested env keys must not leak
     _load_environment(app)
     app.config.from_prefixed_env("CARETEAM")
     if test_config is not None:
@@ -127,11 +128,16 @@ def _finish_config(app: Flask) -> None:
             broker_file = os.path.join(app.instance_path, cfg["BROKER_SQLITE_FILE"])
             celery["broker_url"] = f"sqla+sqlite:///{broker_file}"
     if celery["broker_url"].startswith("sqla+"):
-        # Kombu's SQLAlchemy transport knows none of Redis's socket options.
-        celery["broker_transport_options"] = {"polling_interval": 1}
-    celery.setdefault("beat_schedule_filename", os.path.join(app.instance_path, "celerybeat-schedule"))
+        # Kombu's SQLAlchemy transport passes its options to create_engine and knows none
+        # of Redis's socket options; it polls the table every second by default.
+        celery["broker_transport_options"] = {}
+    celery.setdefault(
+        "beat_schedule_filename", os.path.join(app.instance_path, "celerybeat-schedule")
+    )
     relaxed = app.debug or app.testing
-    if cfg.get("SESSION_COOKIE_SECURE") is None or relaxed and "CARETEAM_SESSION_COOKIE_SECURE" not in os.environ:
+    if cfg.get("SESSION_COOKIE_SECURE") is None or (
+        relaxed and "CARETEAM_SESSION_COOKIE_SECURE" not in os.environ
+    ):
         cfg["SESSION_COOKIE_SECURE"] = not relaxed
     if not relaxed and (not cfg.get("SECRET_KEY") or cfg["SECRET_KEY"] == DEV_SECRET_KEY):
         raise RuntimeError(
@@ -160,7 +166,7 @@ def _register_request_hooks(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and request.endpoint != "static":
             # Pages with health information must not linger in shared caches or history.
             headers["Cache-Control"] = "no-store"
         headers["X-Request-ID"] = g.get("request_id", "")

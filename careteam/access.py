@@ -59,7 +59,9 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
 }
 
-MEMBER_ACTIONS = frozenset({Action.VIEW_RECORD, Action.VIEW_ROSTER, Action.POST_NOTE, Action.POST_GOAL})
+MEMBER_ACTIONS = frozenset(
+    {Action.VIEW_RECORD, Action.VIEW_ROSTER, Action.POST_NOTE, Action.POST_GOAL}
+)
 LEAD_ACTIONS = frozenset(
     {Action.MANAGE_TEAM, Action.CHANGE_LEVEL_OF_CARE, Action.MANAGE_PORTAL_ACCESS}
 )

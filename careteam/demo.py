@@ -13,12 +13,30 @@ from careteam.extensions import db
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start
 
 ACCOUNTS = [
-    ("admin@demo.careteam.test", Role.ADMIN, "Morgan Admin", None, ""),
-    ("therapist@demo.careteam.test", Role.PROVIDER, "Dana Okafor", Discipline.THERAPIST, "LCPC"),
-    ("psychiatrist@demo.careteam.test", Role.PROVIDER, "Dr. Priya Raman", Discipline.PSYCHIATRIST, "MD"),
-    ("dietitian@demo.careteam.test", Role.PROVIDER, "Jordan Lee", Discipline.DIETITIAN, "RD, CEDS"),
-    ("alex@demo.careteam.test", Role.CLIENT, "Alex Rivera", None, ""),
-    ("sam@demo.careteam.test", Role.CLIENT, "Sam Chen", None, ""),
+    ("admin@demo.careteam.example", Role.ADMIN, "Morgan Admin", None, ""),
+    (
+        "therapist@demo.careteam.example",
+        Role.PROVIDER,
+        "Dana Okafor",
+        Discipline.THERAPIST,
+        "LCPC",
+    ),
+    (
+        "psychiatrist@demo.careteam.example",
+        Role.PROVIDER,
+        "Dr. Priya Raman",
+        Discipline.PSYCHIATRIST,
+        "MD",
+    ),
+    (
+        "dietitian@demo.careteam.example",
+        Role.PROVIDER,
+        "Jordan Lee",
+        Discipline.DIETITIAN,
+        "RD, CEDS",
+    ),
+    ("alex@demo.careteam.example", Role.CLIENT, "Alex Rivera", None, ""),
+    ("sam@demo.careteam.example", Role.CLIENT, "Sam Chen", None, ""),
 ]
 
 
@@ -34,7 +52,11 @@ def seed() -> None:
             discipline=discipline,
             credentials=credentials,
         )
-    therapist, psychiatrist, dietitian = users["therapist"], users["psychiatrist"], users["dietitian"]
+    therapist, psychiatrist, dietitian = (
+        users["therapist"],
+        users["psychiatrist"],
+        users["dietitian"],
+    )
     therapist.share_email = True
     therapist.phone = "+1 555 0100 x12"
     therapist.share_phone = True

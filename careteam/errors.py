@@ -20,12 +20,21 @@ class UserFacingError(ValueError):
 
 
 ERROR_TEXT = {
-    400: ("Something in the request was not right", "Go back, check what you entered and try again."),
-    403: ("You do not have access to this", "If you think you should, ask the client's team lead or an administrator."),
+    400: (
+        "Something in the request was not right",
+        "Go back, check what you entered and try again.",
+    ),
+    403: (
+        "You do not have access to this",
+        "If you think you should, ask the client's team lead or an administrator.",
+    ),
     404: ("Page not found", "The page does not exist, or you do not have access to it."),
     405: ("That action is not available here", "Go back and use the buttons on the page."),
     413: ("That was too large", "Send less at once and try again."),
-    500: ("Something went wrong on our side", "Nothing you saved before is lost. Try again in a moment."),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you saved before is lost. Try again in a moment.",
+    ),
 }
 
 
@@ -34,14 +43,20 @@ def register_error_pages(app: Flask) -> None:
 
     def render(status: int):
         title, advice = ERROR_TEXT.get(status, ERROR_TEXT[400 if status < 500 else 500])
-        if request.path.startswith("/healthz") or request.accept_mimetypes.best == "application/json":
+        if (
+            request.path.startswith("/healthz")
+            or request.accept_mimetypes.best == "application/json"
+        ):
             return {"error": title}, status
         return render_template("errors.html", status=status, title=title, advice=advice), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         title = "This form has expired"
-        advice = "Your session may have ended or the page was open too long. Reload the page and submit again."
+        advice = (
+            "Your session may have ended or the page was open too long. "
+            "Reload the page and submit again."
+        )
         return render_template("errors.html", status=400, title=title, advice=advice), 400
 
     @app.errorhandler(HTTPException)

@@ -12,9 +12,8 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event, text
-
 from flask.testing import FlaskClient
+from sqlalchemy import event, text
 
 from careteam import create_app
 from careteam.extensions import db

@@ -12,7 +12,7 @@ from careteam.clients.models import CareTeamMember, Client
 from careteam.enums import Discipline, LevelOfCare, Role
 from careteam.extensions import db
 
-PASSWORD = "correct horse battery staple"  # noqa: S105
+PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
 
 
@@ -27,7 +27,7 @@ def make_user(
     if role == Role.PROVIDER and discipline is None:
         discipline = Discipline.THERAPIST
     user = create_user(
-        email=email or f"{role}{n}@example.test",
+        email=email or f"{role}{n}@example.com",
         password=password,
         role=role,
         display_name=name or f"{str(role).capitalize()} {n}",

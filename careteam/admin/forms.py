@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from careteam.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from careteam.enums import AuditOutcome, Discipline, Role, choices
@@ -17,24 +17,34 @@ class NewUserForm(FlaskForm):
         validators=[DataRequired()],
     )
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)]
+        "Email",
+        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
     )
     display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     discipline = SelectField(
-        "Discipline (providers)", choices=[("", "—"), *choices(Discipline)], validators=[Optional()]
+        "Discipline (providers)",
+        choices=[("", "—"), *choices(Discipline)],
+        validators=[Optional()],
     )
     credentials = StringField("Credentials (providers)", validators=[Optional(), Length(max=120)])
     password = PasswordField(
         "Initial password",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. Give it to the person by a safe channel.",
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters. Give it to the person by a safe channel."
+        ),
     )
 
-    def validate_discipline(self, field) -> None:
-        if self.role.data == Role.PROVIDER and not field.data:
-            raise ValidationError("Choose the provider's discipline.")
-        if self.role.data != Role.PROVIDER and field.data:
-            raise ValidationError("Only providers have a discipline.")
+    def validate(self, extra_validators=None) -> bool:
+        # Checked here, not inline: WTForms skips inline validators for an empty choice.
+        valid = super().validate(extra_validators)
+        if self.role.data == Role.PROVIDER and not self.discipline.data:
+            self.discipline.errors = [*self.discipline.errors, "Choose the provider's discipline."]
+            valid = False
+        if self.role.data != Role.PROVIDER and self.discipline.data:
+            self.discipline.errors = [*self.discipline.errors, "Only providers have a discipline."]
+            valid = False
+        return valid
 
 
 class UserFilterForm(FlaskForm):
@@ -42,9 +52,7 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField("Name or email", validators=[Optional(), Length(max=120)])
-    role = SelectField(
-        "Role", choices=[("", "Any"), *choices(Role)], validators=[Optional()]
-    )
+    role = SelectField("Role", choices=[("", "Any"), *choices(Role)], validators=[Optional()])
 
 
 class AuditFilterForm(FlaskForm):
@@ -54,6 +62,8 @@ class AuditFilterForm(FlaskForm):
     email = StringField("User email", validators=[Optional(), Length(max=254)])
     client_id = IntegerField("Client id", validators=[Optional(), NumberRange(min=1)])
     action = StringField("Action", validators=[Optional(), Length(max=60)])
-    outcome = SelectField("Outcome", choices=[("", "Any"), *choices(AuditOutcome)], validators=[Optional()])
+    outcome = SelectField(
+        "Outcome", choices=[("", "Any"), *choices(AuditOutcome)], validators=[Optional()]
+    )
     since = DateField("From", validators=[Optional()], format="%Y-%m-%d")
     until = DateField("Until (inclusive)", validators=[Optional()], format="%Y-%m-%d")

@@ -16,7 +16,9 @@ def users_query(q: str = "", role: str = "") -> Select:
     stmt = select(User).order_by(User.role, func.lower(User.display_name), User.id)
     if q.strip():
         pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.display_name).like(pattern), User.email.like(pattern)))
+        stmt = stmt.where(
+            or_(func.lower(User.display_name).like(pattern), User.email.like(pattern))
+        )
     if role:
         stmt = stmt.where(User.role == Role(role))
     return stmt
@@ -27,10 +29,18 @@ def set_active(*, actor: User, user: User, active: bool) -> None:
     if user.id == actor.id and not active:
         raise UserFacingError("You cannot deactivate your own account.")
     if user.active == active:
-        raise UserFacingError("Nothing to change: the account is already " + ("active." if active else "deactivated."))
+        raise UserFacingError(
+            "Nothing to change: the account is already "
+            + ("active." if active else "deactivated.")
+        )
     user.active = active
     user.deactivated_at = None if active else utcnow()
     if not active:
         revoke_all_sessions(user)
-    audit.record("activate_user" if active else "deactivate_user", object_type="user", object_id=user.id)
+    audit.record(
+        "activate_user" if active else "deactivate_user",
+        object_type="user",
+        object_id=user.id,
+        actor=actor,
+    )
     db.session.commit()

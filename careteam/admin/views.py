@@ -27,7 +27,9 @@ def users():
     filters = UserFilterForm(request.args)
     valid = filters.validate()
     page = db.paginate(
-        services.users_query(filters.q.data or "" if valid else "", filters.role.data or "" if valid else ""),
+        services.users_query(
+            filters.q.data or "" if valid else "", filters.role.data or "" if valid else ""
+        ),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

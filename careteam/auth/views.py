@@ -55,7 +55,9 @@ def login():
             login_user(user)
             flash(f"Welcome, {user.display_name}.", "success")
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
-    return render_template("auth/login.html", form=form)
+    # Missing fields are a bad request; wrong credentials are an ordinary answer.
+    status = 400 if any(field.errors for field in form) else 200
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")

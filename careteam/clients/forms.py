@@ -40,7 +40,9 @@ class AddMemberForm(FlaskForm):
 
 
 class LevelOfCareForm(FlaskForm):
-    level = SelectField("New level of care", choices=choices(LevelOfCare), validators=[DataRequired()])
+    level = SelectField(
+        "New level of care", choices=choices(LevelOfCare), validators=[DataRequired()]
+    )
     effective_date = DateField(
         "Effective date", validators=[DataRequired(), not_in_future], format="%Y-%m-%d"
     )

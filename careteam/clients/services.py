@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Select, func, select
@@ -73,7 +72,13 @@ def create_client(
             client_id=client.id, member_id=member.id, change=TeamChange.ADDED, actor_id=actor.id
         )
     )
-    audit.record("create_client", object_type="client", object_id=client.id, client_id=client.id)
+    audit.record(
+        "create_client",
+        object_type="client",
+        object_id=client.id,
+        client_id=client.id,
+        actor=actor,
+    )
     db.session.commit()
     return client
 
@@ -120,6 +125,7 @@ def add_member(
         object_id=member.id,
         client_id=client.id,
         detail=f"{change}; lead={is_lead}",
+        actor=actor,
     )
     db.session.commit()
     return member
@@ -167,6 +173,7 @@ def end_member(*, actor: User, client: Client, member_id: int) -> CareTeamMember
         object_type="care_team_member",
         object_id=member.id,
         client_id=client.id,
+        actor=actor,
     )
     db.session.commit()
     return member
@@ -180,7 +187,11 @@ def make_lead(*, actor: User, client: Client, member_id: int) -> CareTeamMember:
     member.is_lead = True
     _touch(client)
     audit.record(
-        "make_team_lead", object_type="care_team_member", object_id=member.id, client_id=client.id
+        "make_team_lead",
+        object_type="care_team_member",
+        object_id=member.id,
+        client_id=client.id,
+        actor=actor,
     )
     db.session.commit()
     return member
@@ -220,6 +231,7 @@ def change_level_of_care(
         object_type="level_of_care_change",
         object_id=change.id,
         client_id=client.id,
+        actor=actor,
     )
     db.session.commit()
     return change
@@ -238,30 +250,21 @@ def link_portal_account(*, actor: User, client: Client, email: str) -> User:
     client.user_id = user.id
     _touch(client)
     audit.record(
-        "link_portal_account", object_type="user", object_id=user.id, client_id=client.id
+        "link_portal_account",
+        object_type="user",
+        object_id=user.id,
+        client_id=client.id,
+        actor=actor,
     )
     db.session.commit()
     return user
 
 
-@dataclass(frozen=True)
-class DashboardRow:
-    client: Client
-    team_size: int
-
-
 def dashboard_query(user: User, search: str = "") -> Select:
-    """My active clients with their team size, most recently active first."""
-    team_size = (
-        select(CareTeamMember.client_id, func.count().label("team_size"))
-        .where(CareTeamMember.status == MemberStatus.ACTIVE)
-        .group_by(CareTeamMember.client_id)
-        .subquery()
-    )
+    """My active clients, most recently active first, optionally narrowed by name."""
     stmt = (
-        select(Client, func.coalesce(team_size.c.team_size, 0))
+        select(Client)
         .join(CareTeamMember, CareTeamMember.client_id == Client.id)
-        .outerjoin(team_size, team_size.c.client_id == Client.id)
         .where(
             CareTeamMember.provider_id == user.id,
             CareTeamMember.status == MemberStatus.ACTIVE,
@@ -275,6 +278,21 @@ def dashboard_query(user: User, search: str = "") -> Select:
             | func.lower(Client.preferred_name).like(pattern)
         )
     return stmt
+
+
+def team_sizes(client_ids: list[int]) -> dict[int, int]:
+    """Active member counts for a page of clients, in one query."""
+    if not client_ids:
+        return {}
+    rows = db.session.execute(
+        select(CareTeamMember.client_id, func.count())
+        .where(
+            CareTeamMember.client_id.in_(client_ids),
+            CareTeamMember.status == MemberStatus.ACTIVE,
+        )
+        .group_by(CareTeamMember.client_id)
+    )
+    return {client_id: count for client_id, count in rows}
 
 
 def record_page(client: Client) -> Client:

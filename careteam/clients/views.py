@@ -43,7 +43,8 @@ def dashboard():
         error_out=False,
         count=True,
     )
-    return render_template("clients/dashboard.html", page=page, search=search, q=q)
+    sizes = services.team_sizes([c.id for c in page.items])
+    return render_template("clients/dashboard.html", page=page, sizes=sizes, search=search, q=q)
 
 
 @bp.route("/new", methods=["GET", "POST"])

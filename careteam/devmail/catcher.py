@@ -14,7 +14,7 @@ class MaildirHandler:
     def __init__(self, path: str) -> None:
         self.box = mailbox.Maildir(path, create=True)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.box.add(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 

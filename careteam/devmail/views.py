@@ -23,7 +23,7 @@ def _parse(raw: bytes):
 def inbox():
     box = _box()
     messages = []
-    for key in box.keys():
+    for key in box:
         msg = _parse(box.get_bytes(key))
         messages.append((key, msg))
     messages.sort(key=lambda item: item[1].get("Date", ""), reverse=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime
 
 import redis
+from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from flask import current_app
 from sqlalchemy import create_engine, select, text
 
 from careteam.extensions import db, utcnow
@@ -45,7 +44,9 @@ def check_broker() -> bool:
     try:
         if url.startswith(("redis://", "rediss://")):
             client = redis.Redis.from_url(
-                url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
                 retry=Retry(NoBackoff(), 0),
             )
             try:
@@ -60,7 +61,7 @@ def check_broker() -> bool:
                 return True
             finally:
                 engine.dispose()
-    except (redis.RedisError, OSError, socket.timeout):
+    except (TimeoutError, redis.RedisError, OSError):
         return False
     except Exception:
         current_app.logger.warning("health: broker check failed", exc_info=True)

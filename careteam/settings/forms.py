@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from zoneinfo import available_timezones
 
+from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -12,7 +12,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 class ProfileForm(FlaskForm):
     display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     credentials = StringField(
-        "Credentials", validators=[Optional(), Length(max=120)], description='For example "LCPC, R-DMT".'
+        "Credentials",
+        validators=[Optional(), Length(max=120)],
+        description='For example "LCPC, R-DMT".',
     )
     phone = TelField(
         "Phone",
@@ -33,4 +35,7 @@ class ProfileForm(FlaskForm):
         self.time_zone.choices = TIME_ZONES
 
 
-TIME_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")) + ["UTC"]
+TIME_ZONES = [
+    "UTC",
+    *sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")),
+]

@@ -6,7 +6,14 @@ from careteam import audit
 from careteam.auth.models import User
 from careteam.extensions import db
 
-PROVIDER_FIELDS = ("credentials", "phone", "practice_name", "share_email", "share_phone", "share_practice")
+PROVIDER_FIELDS = (
+    "credentials",
+    "phone",
+    "practice_name",
+    "share_email",
+    "share_phone",
+    "share_practice",
+)
 
 
 def update_profile(
@@ -28,5 +35,11 @@ def update_profile(
             if value is not None and value != getattr(user, name):
                 setattr(user, name, value)
                 changed.append(name)
-    audit.record("update_profile", object_type="user", object_id=user.id, detail=",".join(changed))
+    audit.record(
+        "update_profile",
+        object_type="user",
+        object_id=user.id,
+        detail=",".join(changed),
+        actor=user,
+    )
     db.session.commit()

@@ -139,7 +139,7 @@ def test_smtp_sink_receives_message(smtp_sink: SMTPSink) -> None:
     smtp_sink.clear()
     message = EmailMessage()
     message["From"] = "noreply@careteam.test"
-    message["To"] = "client@example.test"
+    message["To"] = "client@example.com"
     message["Subject"] = "Smoke test — ünïcode"
     message.set_content("Hello from the smoke test.\n")
     assert smtp_sink.port is not None
@@ -151,9 +151,9 @@ def test_smtp_sink_receives_message(smtp_sink: SMTPSink) -> None:
     got = received[0]
     assert isinstance(got, EmailMessage)
     assert got["Subject"] == "Smoke test — ünïcode"
-    assert got["To"] == "client@example.test"
+    assert got["To"] == "client@example.com"
     assert got.get_content() == "Hello from the smoke test.\n"
-    assert smtp_sink.envelopes[0] == ("noreply@careteam.test", ["client@example.test"])
+    assert smtp_sink.envelopes[0] == ("noreply@careteam.test", ["client@example.com"])
 
     smtp_sink.clear()
     assert smtp_sink.messages == []

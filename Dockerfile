@@ -1,0 +1,41 @@
+# CareTeam: one image for the web app (gunicorn), the Celery worker and beat, and migrations.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN groupadd --system --gid 10001 careteam \
+    && useradd --system --uid 10001 --gid careteam --home-dir /app --shell /usr/sbin/nologin careteam
+
+WORKDIR /app
+
+# Dependencies first, read from pyproject.toml alone, so that editing the code does not
+# reinstall them: this layer is rebuilt only when pyproject.toml changes.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY careteam/ careteam/
+COPY worker/ worker/
+COPY templates/ templates/
+COPY migrations/ migrations/
+COPY wsgi.py ./
+
+# Editable (-e) on purpose: create_app finds templates/ and migrations/ beside the package
+# (careteam/../templates), and Flask puts the instance folder beside it too. A plain
+# `pip install .` would copy the package into site-packages, where neither exists and
+# the instance folder (/usr/local/var/...) is not writable by the app's user.
+RUN pip install --no-cache-dir --no-deps -e . \
+    && mkdir -p /app/instance \
+    && chown careteam:careteam /app/instance
+
+USER careteam:careteam
+
+EXPOSE 8000
+
+# Worker processes for gunicorn; heartbeat files on tmpfs, as gunicorn's docs advise for
+# containers. The worker and beat services override this command.
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--error-logfile", "-"]

@@ -1,0 +1,145 @@
+"""Every route x every kind of user, in one table. A route without a row fails the suite.
+
+Columns: anon (not logged in), client (the record's own client), other (another
+client), nonmem (a provider on another team), member, lead, ended (membership ended),
+admin, deact (a provider deactivated after logging in).
+Cells are the HTTP status expected; "login" is a redirect to the login page.
+For POSTs the body is empty but carries a valid CSRF token, so an allowed form post
+answers 400 (validation), an allowed button 302 (the profile form keeps saved values
+for absent fields, so it saves and answers 302).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from careteam.admin.services import set_active
+from careteam.clients import services as client_services
+from careteam.enums import Discipline, Role
+from tests.factories import add_member, make_client, make_provider, make_user
+
+ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin", "deact"]
+
+TABLE = """
+endpoint                 method  anon   client  other  nonmem  member  lead  ended  admin  deact
+auth.index               GET     302    302     302    302     302     302   302    302    302
+auth.login               GET     200    302     302    302     302     302   302    302    200
+auth.login               POST    400    302     302    302     302     302   302    302    400
+auth.logout              POST    login  302     302    302     302     302   302    302    login
+clients.dashboard        GET     login  403     403    200     200     200   200    403    login
+clients.new              GET     login  403     403    200     200     200   200    403    login
+clients.new              POST    login  403     403    400     400     400   400    403    login
+clients.show             GET     login  404     404    404     200     200   404    404    login
+clients.add_member       GET     login  404     404    404     403     200   404    404    login
+clients.add_member       POST    login  404     404    404     403     400   404    404    login
+clients.end_member       POST    login  404     404    404     403     302   404    404    login
+clients.make_lead        POST    login  404     404    404     403     302   404    404    login
+clients.level_of_care    GET     login  404     404    404     403     200   404    404    login
+clients.level_of_care    POST    login  404     404    404     403     400   404    404    login
+clients.portal_access    GET     login  404     404    404     403     200   404    404    login
+clients.portal_access    POST    login  404     404    404     403     400   404    404    login
+portal.home              GET     login  200     200    403     403     403   403    403    login
+settings.profile         GET     login  200     200    200     200     200   200    200    login
+settings.profile         POST    login  302     302    302     302     302   302    302    login
+admin.users              GET     login  403     403    403     403     403   403    200    login
+admin.new_user           GET     login  403     403    403     403     403   403    200    login
+admin.new_user           POST    login  403     403    403     403     403   403    400    login
+admin.deactivate         POST    login  403     403    403     403     403   403    302    login
+admin.reactivate         POST    login  403     403    403     403     403   403    302    login
+admin.audit_log          GET     login  403     403    403     403     403   403    200    login
+health.healthz           GET     200    200     200    200     200     200   200    200    200
+static                   GET     200    200     200    200     200     200   200    200    200
+"""
+
+
+def _rows() -> list[tuple[str, str, dict[str, str]]]:
+    lines = [line.split() for line in TABLE.strip().splitlines()]
+    header, body = lines[0], lines[1:]
+    assert header[2:] == ROLES
+    return [(row[0], row[1], dict(zip(ROLES, row[2:], strict=True))) for row in body]
+
+
+ROWS = _rows()
+CASES = [(ep, method, role, cells[role]) for ep, method, cells in ROWS for role in ROLES]
+
+
+def test_every_route_has_a_row(app):
+    """A new route (or method) without a row in TABLE fails here."""
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    table = {(ep, method) for ep, method, _ in ROWS}
+    assert routes - table == set(), "routes without an authorization row"
+    assert table - routes == set(), "rows for routes that do not exist"
+
+
+def _world():
+    """A client record with a lead, a member, an ended member; another team; accounts."""
+    lead = make_provider(Discipline.THERAPIST, email="lead@example.com")
+    member = make_provider(Discipline.PSYCHIATRIST, email="member@example.com")
+    ended = make_provider(Discipline.DIETITIAN, email="ended@example.com")
+    deact = make_provider(Discipline.CASE_MANAGER, email="deact@example.com")
+    nonmem = make_provider(Discipline.THERAPIST, email="nonmem@example.com")
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    own = make_user(Role.CLIENT, email="client@example.com")
+    other = make_user(Role.CLIENT, email="other@example.com")
+    target = make_provider(Discipline.OTHER, email="target@example.com")
+
+    record = make_client(lead, name="Robin Record")
+    member_row = add_member(record, member, lead)
+    ended_row = add_member(record, ended, lead)
+    add_member(record, deact, lead)
+    client_services.end_member(actor=lead, client=record, member_id=ended_row.id)
+    client_services.link_portal_account(actor=lead, client=record, email=own.email)
+    elsewhere = make_client(nonmem, name="Elsewhere Client")
+    client_services.link_portal_account(actor=nonmem, client=elsewhere, email=other.email)
+    users = {
+        "client": own,
+        "other": other,
+        "nonmem": nonmem,
+        "member": member,
+        "lead": lead,
+        "ended": ended,
+        "admin": admin,
+        "deact": deact,
+    }
+    url_args = {
+        "client_id": record.id,
+        "member_id": member_row.id,
+        "user_id": target.id,
+        "filename": "css/app.css",
+    }
+    return users, url_args, admin
+
+
+def _url(app, endpoint: str, url_args: dict) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    args = {name: url_args[name] for name in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **args)
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role", "expected"), CASES)
+def test_authorization(app, client, auth, endpoint, method, role, expected):
+    users, url_args, admin = _world()
+    if role == "anon":
+        token = auth.token("/login")
+    else:
+        response = auth.login(users[role].email)
+        assert response.status_code == 302, f"{role} could not log in"
+        token = auth.token(
+            response.headers["Location"] if role != "deact" else "/settings/profile"
+        )
+        if role == "deact":
+            set_active(actor=admin, user=users["deact"], active=False)
+    url = _url(app, endpoint, url_args)
+    response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+    if expected == "login":
+        assert response.status_code == 302, f"{role} {method} {url}"
+        assert response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == int(expected), f"{role} {method} {url}"

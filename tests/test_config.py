@@ -1,0 +1,82 @@
+"""Configuration layers, and refusing to run production with the development secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from careteam import create_app
+from careteam.config import DEV_SECRET_KEY
+
+PLAIN = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SMTP_PORT", "BASE_URL"]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in [*PLAIN, "FLASK_DEBUG"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("secret", [None, "", DEV_SECRET_KEY])
+def test_production_refuses_missing_or_default_secret(monkeypatch, secret):
+    if secret is not None:
+        monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_debug_and_testing_accept_the_development_secret():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == DEV_SECRET_KEY
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_defaults_are_embedded(tmp_path):
+    app = create_app({"TESTING": True})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/careteam.sqlite")
+    assert app.config["CELERY"]["broker_url"].startswith("sqla+sqlite:///")
+
+
+def test_plain_environment_names_are_mapped(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/careteam")
+    monkeypatch.setenv("REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("SMTP_PORT", "2525")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db:5432/careteam"
+    assert app.config["CELERY"]["broker_url"] == "redis://redis:6379/0"
+    assert app.config["CELERY"]["broker_transport_options"]["socket_timeout"] > 0
+    assert app.config["MAIL_SERVER"] == "mail.example.com"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_prefixed_environment_overrides_nested_keys(monkeypatch):
+    monkeypatch.setenv("CARETEAM_PAGE_SIZE", "7")
+    monkeypatch.setenv("CARETEAM_CELERY__broker_url", "redis://elsewhere:6379/3")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["PAGE_SIZE"] == 7
+    assert app.config["CELERY"]["broker_url"] == "redis://elsewhere:6379/3"
+
+
+def test_celery_settings_are_deliberate():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    celery = app.extensions["celery"]
+    assert celery.conf.task_serializer == "json"
+    assert celery.conf.accept_content == ["json"]
+    assert celery.conf.task_acks_late is True
+    assert celery.conf.task_ignore_result is True
+    assert "careteam.beat_tick" in {e["task"] for e in celery.conf.beat_schedule.values()}
+
+
+def test_factory_does_no_database_work(tmp_path):
+    """Building the app creates no tables and runs no migration."""
+    from sqlalchemy import inspect
+
+    db_file = tmp_path / "untouched.sqlite"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}"})
+    from careteam.extensions import db
+
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []
