@@ -1,0 +1,43 @@
+# CareTeam: `make run` serves the app with a worker, beat and a mail catcher;
+# `make test` runs the whole suite against SQLite and a real PostgreSQL, Redis and Chromium.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p instance/mail
+	FLASK_DEBUG=1 $(BIN)/flask db upgrade
+	FLASK_DEBUG=1 $(BIN)/flask careteam seed-demo --if-empty
+	@echo ""
+	@echo "  CareTeam:       http://127.0.0.1:5000"
+	@echo "  Caught mail:    http://127.0.0.1:5000/dev/mail"
+	@echo "  Stop with Ctrl-C (stops the web app, worker, beat and mail catcher)."
+	@echo ""
+	FLASK_DEBUG=1 CARETEAM_DEV_MAILBOX=instance/mail PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/honcho --procfile Procfile.dev start
+
+test: $(STAMP)
+	bash scripts/ensure-test-deps.sh
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance test-artifacts .pytest_cache .ruff_cache
