@@ -6,6 +6,7 @@ import copy
 import os
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g, request
@@ -120,6 +121,9 @@ def _finish_config(app: Flask) -> None:
             **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 15},
         }
+    for key in ("SESSION_IDLE_TIMEOUT", "PERMANENT_SESSION_LIFETIME", "BEAT_STALE_AFTER"):
+        if isinstance(cfg[key], int | float):  # seconds, as environment variables give them
+            cfg[key] = timedelta(seconds=cfg[key])
     celery = cfg["CELERY"]
     if not celery.get("broker_url"):
         if cfg.get("REDIS_URL"):

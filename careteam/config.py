@@ -94,5 +94,10 @@ class Config:
                 "schedule": 60.0,
                 "options": {"expires": 55},
             },
+            "worker-health": {
+                "task": "careteam.health",
+                "schedule": 300.0,
+                "options": {"expires": 290},
+            },
         },
     }

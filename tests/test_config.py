@@ -60,6 +60,16 @@ def test_prefixed_environment_overrides_nested_keys(monkeypatch):
     assert app.config["CELERY"]["broker_url"] == "redis://elsewhere:6379/3"
 
 
+def test_session_timeouts_from_environment_in_seconds(monkeypatch):
+    from datetime import timedelta
+
+    monkeypatch.setenv("CARETEAM_SESSION_IDLE_TIMEOUT", "600")
+    monkeypatch.setenv("CARETEAM_PERMANENT_SESSION_LIFETIME", "14400")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=10)
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=4)
+
+
 def test_celery_settings_are_deliberate():
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     celery = app.extensions["celery"]

@@ -20,8 +20,26 @@ class RecordError(UserFacingError):
     """A use case on a record refused its input."""
 
 
-def _touch(client: Client) -> None:
+def _commit_change(
+    *,
+    actor: User,
+    client: Client,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    detail: str = "",
+) -> None:
+    """Finish a change to a record: mark its activity, audit it, commit both at once."""
     client.last_activity_at = utcnow()
+    audit.record(
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        client_id=client.id,
+        detail=detail,
+        actor=actor,
+    )
+    db.session.commit()
 
 
 def create_client(
@@ -118,16 +136,14 @@ def add_member(
     db.session.add(
         CareTeamChange(client_id=client.id, member_id=member.id, change=change, actor_id=actor.id)
     )
-    _touch(client)
-    audit.record(
-        "add_team_member",
+    _commit_change(
+        actor=actor,
+        client=client,
+        action="add_team_member",
         object_type="care_team_member",
         object_id=member.id,
-        client_id=client.id,
         detail=f"{change}; lead={is_lead}",
-        actor=actor,
     )
-    db.session.commit()
     return member
 
 
@@ -167,15 +183,13 @@ def end_member(*, actor: User, client: Client, member_id: int) -> CareTeamMember
             client_id=client.id, member_id=member.id, change=TeamChange.ENDED, actor_id=actor.id
         )
     )
-    _touch(client)
-    audit.record(
-        "end_team_member",
+    _commit_change(
+        actor=actor,
+        client=client,
+        action="end_team_member",
         object_type="care_team_member",
         object_id=member.id,
-        client_id=client.id,
-        actor=actor,
     )
-    db.session.commit()
     return member
 
 
@@ -185,15 +199,13 @@ def make_lead(*, actor: User, client: Client, member_id: int) -> CareTeamMember:
     if member.is_lead:
         raise RecordError(f"{member.provider.display_name} is already a team lead.")
     member.is_lead = True
-    _touch(client)
-    audit.record(
-        "make_team_lead",
+    _commit_change(
+        actor=actor,
+        client=client,
+        action="make_team_lead",
         object_type="care_team_member",
         object_id=member.id,
-        client_id=client.id,
-        actor=actor,
     )
-    db.session.commit()
     return member
 
 
@@ -224,16 +236,14 @@ def change_level_of_care(
     db.session.add(change)
     if latest is None or effective_date >= latest.effective_date:
         client.level_of_care = level
-    _touch(client)
     db.session.flush()
-    audit.record(
-        "change_level_of_care",
+    _commit_change(
+        actor=actor,
+        client=client,
+        action="change_level_of_care",
         object_type="level_of_care_change",
         object_id=change.id,
-        client_id=client.id,
-        actor=actor,
     )
-    db.session.commit()
     return change
 
 
@@ -248,15 +258,13 @@ def link_portal_account(*, actor: User, client: Client, email: str) -> User:
     if client.user_id is not None and client.user_id != user.id:
         raise RecordError("This record already has a portal account.", "email")
     client.user_id = user.id
-    _touch(client)
-    audit.record(
-        "link_portal_account",
+    _commit_change(
+        actor=actor,
+        client=client,
+        action="link_portal_account",
         object_type="user",
         object_id=user.id,
-        client_id=client.id,
-        actor=actor,
     )
-    db.session.commit()
     return user
 
 
