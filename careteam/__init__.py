@@ -78,11 +78,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.admin.views import bp as admin_bp
     from careteam.auth.views import bp as auth_bp
     from careteam.clients.views import bp as clients_bp
+    from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
+    from careteam.medications.views import bp as medications_bp
+    from careteam.nutrition.views import bp as nutrition_bp
     from careteam.portal.views import bp as portal_bp
+    from careteam.record.views import bp as record_bp
     from careteam.settings.views import bp as settings_bp
 
-    for blueprint in (auth_bp, clients_bp, portal_bp, settings_bp, admin_bp, health_bp):
+    blueprints = (
+        auth_bp,
+        clients_bp,
+        record_bp,
+        goals_bp,
+        medications_bp,
+        nutrition_bp,
+        portal_bp,
+        settings_bp,
+        admin_bp,
+        health_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if app.config["DEV_MAILBOX"] and app.debug:
         from careteam.devmail.views import bp as devmail_bp
@@ -179,8 +195,10 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from careteam.access import Action
+    from careteam.record.markdown import render as render_markdown
     from careteam.timefmt import format_date, format_datetime
 
     app.jinja_env.globals["Action"] = Action
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["markdown"] = render_markdown

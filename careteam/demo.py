@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
 
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients import services as clients
+from careteam.clients.models import CareTeamMember
 from careteam.enums import Discipline, LevelOfCare, Role
-from careteam.extensions import db
+from careteam.extensions import db, utcnow
+from careteam.goals import demo as goals_demo
+from careteam.medications import demo as medications_demo
+from careteam.nutrition import demo as nutrition_demo
+from careteam.record import demo as record_demo
+from careteam.record import services as record_services
+from careteam.record.models import Entry, LevelOfCareEntry, RecordVisit
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start
 
@@ -102,6 +111,47 @@ def seed() -> None:
         actor=psychiatrist, client=sam, email=therapist.email, discipline=Discipline.THERAPIST
     )
     clients.link_portal_account(actor=psychiatrist, client=sam, email=users["sam"].email)
+    _backdate_setup(alex, weeks=6)
+    _backdate_setup(sam, weeks=4)
+
+    providers = {"therapist": therapist, "psychiatrist": psychiatrist, "dietitian": dietitian}
+    record_demo.seed_demo(alex, providers)
+    medications_demo.seed_demo(alex, psychiatrist, [therapist, dietitian])
+    goals_demo.seed_demo(alex, therapist, dietitian)
+    nutrition_demo.seed_demo(alex, dietitian)
+    record_services.post_note(
+        actor=psychiatrist,
+        client=sam,
+        title="First visit",
+        body="Sam was referred for low mood. Started a sleep diary; medication not needed now.",
+    )
+    # The therapist last opened Alex's record four days ago: newer entries show as new.
+    db.session.add(
+        RecordVisit(
+            user_id=therapist.id, client_id=alex.id, last_seen_at=utcnow() - timedelta(days=4)
+        )
+    )
+    db.session.commit()
+
+
+def _backdate_setup(client, *, weeks: int) -> None:
+    """Move a demo team's formation back in time, so the record reads like weeks of care."""
+    start = utcnow() - timedelta(weeks=weeks)
+    for member in db.session.scalars(
+        select(CareTeamMember).where(CareTeamMember.client_id == client.id)
+    ):
+        member.started_at = start
+    for entry in db.session.scalars(
+        select(Entry).where(Entry.client_id == client.id, Entry.kind == "team")
+    ):
+        entry.created_at = start
+    for entry in db.session.scalars(
+        select(LevelOfCareEntry).where(LevelOfCareEntry.client_id == client.id)
+    ):
+        when = datetime.combine(entry.change.effective_date, time(9), UTC)
+        entry.created_at = entry.change.created_at = max(start, when)
+    client.created_at = start
+    db.session.commit()
 
 
 def logins_text() -> str:

@@ -79,6 +79,87 @@ class TeamChange(StrEnum):
     ENDED = "ended"
 
 
+class EntryKind(StrEnum):
+    NOTE = "note"
+    GOAL = "goal"
+    GOAL_PROGRESS = "goal_progress"
+    MEDICATION = "medication"
+    NUTRITION = "nutrition"
+    LEVEL_OF_CARE = "level_of_care"
+    TEAM = "team"
+
+    @property
+    def label(self) -> str:
+        return ENTRY_KIND_LABELS[self]
+
+
+ENTRY_KIND_LABELS = {
+    EntryKind.NOTE: "Notes",
+    EntryKind.GOAL: "Goals",
+    EntryKind.GOAL_PROGRESS: "Goal progress",
+    EntryKind.MEDICATION: "Medication",
+    EntryKind.NUTRITION: "Nutrition",
+    EntryKind.LEVEL_OF_CARE: "Level of care",
+    EntryKind.TEAM: "Care team",
+}
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"
+    TEAM = "team"
+    CLIENT = "client"
+
+    @property
+    def label(self) -> str:
+        return VISIBILITY_LABELS[self]
+
+
+VISIBILITY_LABELS = {
+    Visibility.PRIVATE: "Private (only me)",
+    Visibility.TEAM: "Care team",
+    Visibility.CLIENT: "Care team and client",
+}
+
+
+class GoalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class GoalAchievement(StrEnum):
+    IN_PROGRESS = "in_progress"
+    IMPROVING = "improving"
+    WORSENING = "worsening"
+    NO_CHANGE = "no_change"
+    ACHIEVED = "achieved"
+
+
+class GoalDirection(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+    @property
+    def label(self) -> str:
+        return "Higher is better" if self == GoalDirection.UP else "Lower is better"
+
+
+class MedicationAction(StrEnum):
+    STARTED = "started"
+    DOSE_CHANGED = "dose_changed"
+    STOPPED = "stopped"
+    CONTINUED = "continued"
+
+
+class NutritionType(StrEnum):
+    MEAL_PLAN = "meal_plan"
+    WEIGHT = "weight"
+    SUPPLEMENT = "supplement"
+    NOTE = "note"
+
+
 class AuditOutcome(StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"

@@ -3,15 +3,30 @@
 from careteam.audit import AuditEvent
 from careteam.auth.models import User, UserSession
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
+from careteam.goals.models import Goal, GoalEvent, GoalProgress
 from careteam.health.models import Heartbeat
+from careteam.medications.models import MedicationAck, MedicationChange
+from careteam.nutrition.models import NutritionUpdate
+from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
 
 __all__ = [
     "AuditEvent",
     "CareTeamChange",
     "CareTeamMember",
     "Client",
+    "Entry",
+    "Goal",
+    "GoalEvent",
+    "GoalProgress",
     "Heartbeat",
     "LevelOfCareChange",
+    "LevelOfCareEntry",
+    "MedicationAck",
+    "MedicationChange",
+    "Note",
+    "NutritionUpdate",
+    "RecordVisit",
+    "TeamEntry",
     "User",
     "UserSession",
 ]

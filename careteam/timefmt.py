@@ -32,3 +32,21 @@ def format_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(_viewer_zone()).date()
     return value.strftime("%-d %b %Y")
+
+
+def zone_of(user) -> ZoneInfo:
+    """A user's time zone, UTC if unset or unknown."""
+    try:
+        return ZoneInfo(getattr(user, "time_zone", None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def today_for(user) -> date:
+    """Today's date where the user is: the dates people type are dates of their own day."""
+    return datetime.now(zone_of(user)).date()
+
+
+def local_today() -> date:
+    """Today's date for the current viewer (UTC outside a request)."""
+    return datetime.now(_viewer_zone()).date()

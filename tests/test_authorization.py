@@ -11,11 +11,17 @@ for absent fields, so it saves and answers 302).
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 
 from careteam.admin.services import set_active
 from careteam.clients import services as client_services
-from careteam.enums import Discipline, Role
+from careteam.enums import Discipline, GoalDirection, Role
+from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.medications.services import record_change
+from careteam.record.services import post_note
 from tests.factories import add_member, make_client, make_provider, make_user
 
 ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin", "deact"]
@@ -30,6 +36,33 @@ clients.dashboard        GET     login  403     403    200     200     200   200
 clients.new              GET     login  403     403    200     200     200   200    403    login
 clients.new              POST    login  403     403    400     400     400   400    403    login
 clients.show             GET     login  404     404    404     200     200   404    404    login
+clients.team             GET     login  404     404    404     200     200   404    404    login
+record.new_note          GET     login  404     404    404     200     200   404    404    login
+record.new_note          POST    login  404     404    404     400     400   404    404    login
+record.amend_note        GET     login  404     404    404     200     403   404    404    login
+record.amend_note        POST    login  404     404    404     400     403   404    404    login
+record.entry             GET     login  404     404    404     200     200   404    404    login
+goals.index              GET     login  404     404    404     200     200   404    404    login
+goals.new                GET     login  404     404    404     200     200   404    404    login
+goals.new                POST    login  404     404    404     400     400   404    404    login
+goals.show               GET     login  404     404    404     200     200   404    404    login
+goals.edit               GET     login  404     404    404     200     200   404    404    login
+goals.edit               POST    login  404     404    404     400     400   404    404    login
+goals.progress           GET     login  404     404    404     200     200   404    404    login
+goals.progress           POST    login  404     404    404     400     400   404    404    login
+goals.amend_progress     GET     login  404     404    404     200     403   404    404    login
+goals.amend_progress     POST    login  404     404    404     400     403   404    404    login
+medications.index        GET     login  404     404    404     200     200   404    404    login
+medications.new          GET     login  404     404    404     200     403   404    404    login
+medications.new          POST    login  404     404    404     400     403   404    404    login
+medications.amend        GET     login  404     404    404     200     403   404    404    login
+medications.amend        POST    login  404     404    404     400     403   404    404    login
+medications.acknowledge  POST    login  404     404    404     302     302   404    404    login
+nutrition.index          GET     login  404     404    404     200     200   404    404    login
+nutrition.new            GET     login  404     404    404     403     403   404    404    login
+nutrition.new            POST    login  404     404    404     403     403   404    404    login
+nutrition.amend          GET     login  404     404    404     403     403   404    404    login
+nutrition.amend          POST    login  404     404    404     403     403   404    404    login
 clients.add_member       GET     login  404     404    404     403     200   404    404    login
 clients.add_member       POST    login  404     404    404     403     400   404    404    login
 clients.end_member       POST    login  404     404    404     403     302   404    404    login
@@ -93,6 +126,35 @@ def _world():
     add_member(record, deact, lead)
     client_services.end_member(actor=lead, client=record, member_id=ended_row.id)
     client_services.link_portal_account(actor=lead, client=record, email=own.email)
+    note = post_note(actor=member, client=record, body="A team note by the member")
+    goal = create_goal(
+        actor=lead,
+        client=record,
+        fields=GoalFields(
+            title="Sleep",
+            measure="Hours asleep",
+            unit="hours a night",
+            baseline=Decimal(5),
+            target=Decimal(7),
+            direction=GoalDirection.UP,
+            target_date=date(2099, 1, 1),
+            owner_id=lead.id,
+        ),
+    )
+    progress = check_in(
+        actor=member, client=record, goal=goal, measured_on=date.today(), value=Decimal(6)
+    )
+    medication = record_change(
+        actor=member,
+        client=record,
+        medication="sertraline",
+        action="started",
+        effective_date=date.today(),
+        dose=Decimal("50"),
+        unit="mg",
+        route="oral",
+        frequency="once daily",
+    )
     elsewhere = make_client(nonmem, name="Elsewhere Client")
     client_services.link_portal_account(actor=nonmem, client=elsewhere, email=other.email)
     users = {
@@ -109,6 +171,12 @@ def _world():
         "client_id": record.id,
         "member_id": member_row.id,
         "user_id": target.id,
+        "entry_id": note.id,
+        "goal_id": goal.id,
+        # Endpoints that act on one kind of entry get an entry of that kind.
+        "entry_id:goals.amend_progress": progress.id,
+        "entry_id:medications.amend": medication.id,
+        "entry_id:medications.acknowledge": medication.id,
         "filename": "css/app.css",
     }
     return users, url_args, admin
@@ -116,7 +184,7 @@ def _world():
 
 def _url(app, endpoint: str, url_args: dict) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    args = {name: url_args[name] for name in rule.arguments}
+    args = {name: url_args.get(f"{name}:{endpoint}", url_args[name]) for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for
 

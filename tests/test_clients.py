@@ -35,7 +35,7 @@ def test_provider_creates_a_client_and_becomes_lead(app, client, auth):
     (member,) = record.members
     assert member.provider_id == dana.id and member.is_lead and member.discipline == "therapist"
     assert [c.level for c in record.level_changes] == ["intensive_outpatient"]
-    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    page = client.get(f"/clients/{record.id}/team").get_data(as_text=True)
     assert "Jamie Doe" in page and "Team lead" in page and "Intensive outpatient" in page
 
 
@@ -87,7 +87,7 @@ def test_lead_adds_and_ends_members(app, client, auth):
         {"email": psych.email.upper(), "discipline": "psychiatrist"},
     )
     assert response.status_code == 302
-    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    page = client.get(f"/clients/{record.id}/team").get_data(as_text=True)
     assert "Dr. Raman" in page and "Psychiatrist" in page
     member = db.session.scalar(
         select(CareTeamMember).where(CareTeamMember.provider_id == psych.id)
@@ -186,8 +186,9 @@ def test_change_level_of_care_with_history(app, client, auth):
         ("outpatient_weekly", "Step down"),
         ("intensive_outpatient", "Initial level of care"),
     ]
-    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
-    assert page.index("Outpatient, weekly") < page.index("Intensive outpatient (IOP)")
+    page = client.get(f"/clients/{record.id}/team").get_data(as_text=True)
+    history = page[page.index("<h3>History</h3>") :]
+    assert history.index("Outpatient, weekly") < history.index("Intensive outpatient (IOP)")
 
 
 @pytest.mark.parametrize(

@@ -40,3 +40,60 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url, tmp_root):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         db.engine.dispose()
+
+
+def test_care_record_migration_puts_earlier_changes_on_the_timeline(empty_database_url, tmp_root):
+    from sqlalchemy import text
+
+    app = create_app(base_config(empty_database_url, tmp_root))
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, role, display_name, discipline,"
+                    " credentials, phone, practice_name, share_email, share_phone,"
+                    " share_practice, time_zone, active, created_at) VALUES (1, 'a@example.com',"
+                    " 'x', 'provider', 'A', 'therapist', '', '', '', false, false, true, 'UTC',"
+                    " true, '2026-01-01 10:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO clients (id, full_name, preferred_name, pronouns, level_of_care,"
+                    " created_by_id, created_at, last_activity_at) VALUES (1, 'C', '', '',"
+                    " 'inpatient', 1, '2026-01-01 10:00:00', '2026-01-01 10:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO care_team_members (id, client_id, provider_id, discipline,"
+                    " is_lead, status, started_at) VALUES (1, 1, 1, 'therapist', true, 'active',"
+                    " '2026-01-01 10:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO care_team_changes (id, client_id, member_id, change, actor_id,"
+                    " created_at) VALUES (1, 1, 1, 'added', 1, '2026-01-01 10:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO level_of_care_changes (id, client_id, level, effective_date,"
+                    " reason, changed_by_id, created_at) VALUES (1, 1, 'inpatient',"
+                    " '2026-01-01', 'x', 1, '2026-01-01 10:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            kinds = sorted(conn.execute(text("SELECT kind FROM entries")).scalars())
+            linked = conn.execute(
+                text(
+                    "SELECT count(*) FROM level_of_care_entries l JOIN entries e ON e.id = l.id"
+                    " WHERE l.change_id = 1 AND e.client_id = 1 AND e.author_id = 1"
+                )
+            ).scalar()
+        assert kinds == ["level_of_care", "team"]
+        assert linked == 1
+        db.engine.dispose()

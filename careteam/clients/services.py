@@ -14,10 +14,33 @@ from careteam.clients.models import CareTeamChange, CareTeamMember, Client, Leve
 from careteam.enums import Discipline, LevelOfCare, MemberStatus, Role, TeamChange
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
+from careteam.record import services as record_services
 
 
 class RecordError(UserFacingError):
     """A use case on a record refused its input."""
+
+
+def _team_change(
+    client: Client, member: CareTeamMember, change: TeamChange, actor: User
+) -> CareTeamChange:
+    """Record a team change in its history and on the timeline."""
+    row = CareTeamChange(
+        client_id=client.id, member_id=member.id, change=change, actor_id=actor.id
+    )
+    db.session.add(row)
+    db.session.flush()
+    record_services.record_team_change(row, actor=actor)
+    return row
+
+
+def _level_change(client: Client, actor: User, **values) -> LevelOfCareChange:
+    """Record a level of care in its history and on the timeline."""
+    row = LevelOfCareChange(client_id=client.id, changed_by_id=actor.id, **values)
+    db.session.add(row)
+    db.session.flush()
+    record_services.record_level_change(row, actor=actor)
+    return row
 
 
 def _commit_change(
@@ -75,20 +98,14 @@ def create_client(
         added_by_id=actor.id,
     )
     db.session.add(member)
-    db.session.add(
-        LevelOfCareChange(
-            client_id=client.id,
-            level=level,
-            effective_date=effective_date or date.today(),
-            reason="Initial level of care",
-            changed_by_id=actor.id,
-        )
-    )
     db.session.flush()
-    db.session.add(
-        CareTeamChange(
-            client_id=client.id, member_id=member.id, change=TeamChange.ADDED, actor_id=actor.id
-        )
+    _team_change(client, member, TeamChange.ADDED, actor)
+    _level_change(
+        client,
+        actor,
+        level=level,
+        effective_date=effective_date or date.today(),
+        reason="Initial level of care",
     )
     audit.record(
         "create_client",
@@ -133,9 +150,7 @@ def add_member(
     member.ended_at = None
     member.added_by_id = actor.id
     db.session.flush()
-    db.session.add(
-        CareTeamChange(client_id=client.id, member_id=member.id, change=change, actor_id=actor.id)
-    )
+    _team_change(client, member, change, actor)
     _commit_change(
         actor=actor,
         client=client,
@@ -178,11 +193,7 @@ def end_member(*, actor: User, client: Client, member_id: int) -> CareTeamMember
         )
     member.status = MemberStatus.ENDED
     member.ended_at = utcnow()
-    db.session.add(
-        CareTeamChange(
-            client_id=client.id, member_id=member.id, change=TeamChange.ENDED, actor_id=actor.id
-        )
-    )
+    _team_change(client, member, TeamChange.ENDED, actor)
     _commit_change(
         actor=actor,
         client=client,
@@ -226,17 +237,11 @@ def change_level_of_care(
     )
     if latest is not None and latest.level == level and effective_date >= latest.effective_date:
         raise RecordError(f"The level of care is already {level.label}.", "level")
-    change = LevelOfCareChange(
-        client_id=client.id,
-        level=level,
-        effective_date=effective_date,
-        reason=reason.strip(),
-        changed_by_id=actor.id,
+    change = _level_change(
+        client, actor, level=level, effective_date=effective_date, reason=reason.strip()
     )
-    db.session.add(change)
     if latest is None or effective_date >= latest.effective_date:
         client.level_of_care = level
-    db.session.flush()
     _commit_change(
         actor=actor,
         client=client,

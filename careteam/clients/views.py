@@ -19,6 +19,9 @@ from careteam.clients.forms import (
 from careteam.enums import Discipline, LevelOfCare
 from careteam.errors import UserFacingError
 from careteam.extensions import db
+from careteam.record import services as record_services
+from careteam.record.attention import needs_attention
+from careteam.record.forms import TimelineFilterForm
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -43,8 +46,19 @@ def dashboard():
         error_out=False,
         count=True,
     )
-    sizes = services.team_sizes([c.id for c in page.items])
-    return render_template("clients/dashboard.html", page=page, sizes=sizes, search=search, q=q)
+    ids = [c.id for c in page.items]
+    sizes = services.team_sizes(ids)
+    unread = record_services.unread_counts(current_user, ids)
+    attention = needs_attention(current_user) if not q and page.page == 1 else []
+    return render_template(
+        "clients/dashboard.html",
+        page=page,
+        sizes=sizes,
+        unread=unread,
+        attention=attention,
+        search=search,
+        q=q,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -73,20 +87,85 @@ def new():
 @bp.get("/<int:client_id>")
 @login_required
 def show(client_id: int):
+    """The client page: header and the shared timeline, newest first."""
     access = load_client(client_id, Action.VIEW_RECORD)
-    client = services.record_page(access.client)
+    client = access.client
+    cursor = record_services.Cursor.decode(request.args.get("before"))
+    if request.args.get("before") and cursor is None:
+        abort(400)
+    # Write first (visit, audit) so the commit does not expire what the page then loads.
+    if cursor is None:
+        previous_visit = record_services.mark_visit(current_user, client)
+    else:
+        previous_visit = _since(request.args.get("since"))
     audit.record("view_record", object_type="client", object_id=client.id, client_id=client.id)
     db.session.commit()
+    filters = TimelineFilterForm(request.args)
+    authors = record_services.team_authors(client)
+    filters.author.choices = [("", "Anyone")] + [(str(u.id), u.display_name) for u in authors]
+    kinds, author_id = [], None
+    if filters.validate():
+        kinds = filters.kind.data or []
+        author_id = int(filters.author.data) if filters.author.data else None
+    page = record_services.timeline(
+        current_user, client, kinds=kinds, author_id=author_id, cursor=cursor
+    )
+    team = record_services.active_members(client)
     return render_template(
         "clients/show.html",
         client=client,
         access=access,
-        roster=services.active_roster(client),
+        page=page,
+        filters=filters,
+        previous_visit=previous_visit,
+        team=team,
+        coordinator=next((m for m in team if m.is_lead), None),
+        may=_posting_rights(access),
+        active="timeline",
+    )
+
+
+def _since(raw: str | None):
+    """The previous-visit time carried along the timeline's pages."""
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value.tzinfo is not None else None
+
+
+def _posting_rights(access) -> dict[str, bool]:
+    return {
+        "note": can(Action.POST_NOTE, access),
+        "goal": can(Action.POST_GOAL, access),
+        "medication": can(Action.POST_MEDICATION, access),
+        "nutrition": can(Action.POST_NUTRITION, access),
+    }
+
+
+@bp.get("/<int:client_id>/team")
+@login_required
+def team(client_id: int):
+    """The care team roster and the level of care with its history."""
+    access = load_client(client_id, Action.VIEW_RECORD)
+    audit.record("view_team", object_type="client", object_id=client_id, client_id=client_id)
+    db.session.commit()
+    client = services.record_page(access.client)
+    roster = services.active_roster(client)
+    return render_template(
+        "clients/team.html",
+        client=client,
+        access=access,
+        roster=roster,
+        coordinator=next((m for m in roster if m.is_lead), None),
         past_members=[m for m in client.members if not m.is_active],
         can_manage=can(Action.MANAGE_TEAM, access),
         can_change_level=can(Action.CHANGE_LEVEL_OF_CARE, access),
         can_link_portal=can(Action.MANAGE_PORTAL_ACCESS, access),
         confirm=ConfirmForm(),
+        active="team",
     )
 
 
@@ -108,7 +187,7 @@ def add_member(client_id: int):
             _attach_error(form, error)
         else:
             flash(f"{member.provider.display_name} is now on the team.", "success")
-            return redirect(url_for("clients.show", client_id=client_id, _anchor="team"))
+            return redirect(url_for("clients.team", client_id=client_id))
     status = 400 if request.method == "POST" else 200
     return render_template("clients/add_member.html", form=form, client=access.client), status
 
@@ -125,7 +204,7 @@ def _member_action(client_id: int, member_id: int, use_case, message: str):
         flash(str(error), "error")
     else:
         flash(message.format(name=member.provider.display_name), "success")
-    return redirect(url_for("clients.show", client_id=client_id, _anchor="team"))
+    return redirect(url_for("clients.team", client_id=client_id))
 
 
 @bp.post("/<int:client_id>/team/<int:member_id>/end")
@@ -162,7 +241,7 @@ def level_of_care(client_id: int):
             _attach_error(form, error)
         else:
             flash("The level of care was updated.", "success")
-            return redirect(url_for("clients.show", client_id=client_id, _anchor="level-of-care"))
+            return redirect(url_for("clients.team", client_id=client_id, _anchor="level-of-care"))
     status = 400 if request.method == "POST" else 200
     return render_template("clients/level_of_care.html", form=form, client=access.client), status
 
@@ -181,6 +260,6 @@ def portal_access(client_id: int):
             _attach_error(form, error)
         else:
             flash("The client can now see their team in the portal.", "success")
-            return redirect(url_for("clients.show", client_id=client_id))
+            return redirect(url_for("clients.team", client_id=client_id))
     status = 400 if request.method == "POST" else 200
     return render_template("clients/portal_access.html", form=form, client=access.client), status

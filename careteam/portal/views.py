@@ -21,9 +21,9 @@ def home():
     if client_id is None:
         return render_template("portal/not_linked.html")
     access = load_client(client_id, Action.VIEW_ROSTER)
-    client = client_services.record_page(access.client)
-    audit.record("view_roster", object_type="client", object_id=client.id, client_id=client.id)
+    audit.record("view_roster", object_type="client", object_id=client_id, client_id=client_id)
     db.session.commit()
+    client = client_services.record_page(access.client)
     return render_template(
         "portal/home.html",
         client=client,

@@ -1,0 +1,211 @@
+"""Pages of the medications part of a client's record: the list, its history, changes, acks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from careteam import audit
+from careteam.access import Action, can, load_client
+from careteam.enums import AuditOutcome, MedicationAction
+from careteam.errors import UserFacingError
+from careteam.extensions import db
+from careteam.medications import services
+from careteam.medications.forms import (
+    FREQUENCIES,
+    ROUTES,
+    UNITS,
+    AcknowledgeForm,
+    MedicationChangeForm,
+)
+from careteam.medications.models import MedicationChange
+from careteam.record.services import active_members
+
+bp = Blueprint("medications", __name__, url_prefix="/clients/<int:client_id>/medications")
+
+
+def _attach_error(form, error: UserFacingError) -> None:
+    """Show a use case's refusal next to its field, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+def _audit_view(action: str, *, client_id: int, object_id: int) -> None:
+    """Record that clinical content was shown (a client's list, or one change)."""
+    object_type = "client" if action == "view_medications" else "entry"
+    audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
+    db.session.commit()
+
+
+@bp.get("", strict_slashes=False)
+@login_required
+def index(client_id: int):
+    access = load_client(client_id, Action.VIEW_RECORD)
+    # Audit first: the commit must not expire what the page then loads.
+    _audit_view("view_medications", client_id=client_id, object_id=client_id)
+    today = services.today_for(current_user)
+    histories = services.medication_histories(
+        services.client_changes(access.client, viewer=current_user), as_of=today
+    )
+    return render_template(
+        "medications/index.html",
+        client=access.client,
+        active="medications",
+        histories=histories,
+        current=[h for h in histories if h.on_list],
+        planned=[h for h in histories if h.latest is None and h.upcoming],
+        team=active_members(access.client),
+        viewer=current_user,
+        today=today,
+        can_post=can(Action.POST_MEDICATION, access),
+        ack_back="medications",
+    )
+
+
+def _render_form(form: MedicationChangeForm, client, *, amends: MedicationChange | None = None):
+    status = 400 if request.method == "POST" else 200
+    page = render_template(
+        "medications/form.html",
+        form=form,
+        client=client,
+        amends=amends,
+        units=UNITS,
+        routes=ROUTES,
+        frequencies=FREQUENCIES,
+    )
+    return page, status
+
+
+def _save(form: MedicationChangeForm, client, *, amends: MedicationChange | None = None):
+    """Run the use case with the form's values; None when it refused them."""
+    try:
+        return services.record_change(
+            actor=current_user,
+            client=client,
+            medication=form.medication.data or "",
+            action=form.action.data or "",
+            effective_date=form.effective_date.data,
+            dose=form.dose_value,
+            unit=form.unit.data or "",
+            route=form.route.data or "",
+            frequency=form.frequency.data or "",
+            reason=form.reason.data or "",
+            amends=amends,
+        )
+    except UserFacingError as error:
+        _attach_error(form, error)
+        return None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new(client_id: int):
+    access = load_client(client_id, Action.POST_MEDICATION)
+    client = access.client
+    today = services.today_for(current_user)
+    form = MedicationChangeForm()
+    form.today = today
+    if request.method == "GET":
+        form.effective_date.data = today
+        _prefill_from_list(form, client, today)
+    elif form.validate():
+        change = _save(form, client)
+        if change is not None:
+            flash(
+                f"{change.action_label}: {change.medication}. "
+                "The team is asked to acknowledge the change.",
+                "success",
+            )
+            return redirect(url_for("medications.index", client_id=client_id))
+    return _render_form(form, client)
+
+
+def _prefill_from_list(form: MedicationChangeForm, client, today) -> None:
+    """Fill the form from the list, for the list's "Change dose" and "Stop" links."""
+    key = request.args.get("medication", "")
+    action = request.args.get("action", "")
+    if not key or action not in set(MedicationAction) - {MedicationAction.STARTED}:
+        return
+    histories = services.medication_histories(
+        services.client_changes(client, viewer=current_user), as_of=today
+    )
+    history = next((h for h in histories if h.key == key and h.on_list), None)
+    if history is None:
+        return
+    data = services.change_form_data(history.latest)
+    _audit_view("view_medication_change", client_id=client.id, object_id=history.latest.id)
+    data.update(action=action, effective_date=today, reason="")
+    if action == MedicationAction.STOPPED:
+        data.update(dose="", unit="", route="", frequency="")
+    form.process(data=data)
+
+
+@bp.route("/<int:entry_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend(client_id: int, entry_id: int):
+    access = load_client(client_id, Action.POST_MEDICATION)
+    client = access.client
+    try:
+        old = services.get_change(client, entry_id, current_user)
+    except LookupError:
+        abort(404)
+    if request.method == "POST":
+        form = MedicationChangeForm()
+    else:
+        form = MedicationChangeForm(data=services.change_form_data(old))
+        _audit_view("view_medication_change", client_id=client_id, object_id=old.id)
+    form.today = services.today_for(current_user)
+    # Like notes: refuse with the form shown, so the prescriber sees what they wanted.
+    if old.author_id != current_user.id:
+        audit.record(
+            "amend_entry",
+            object_type="entry",
+            object_id=old.id,
+            client_id=client_id,
+            outcome=AuditOutcome.DENIED,
+            detail="not the author",
+        )
+        db.session.commit()
+        form.form_errors.append(
+            "Only the prescriber who recorded a change can amend it. "
+            "Record a new change or write a note instead."
+        )
+        return _render_form(form, client, amends=old)[0], 403
+    if not old.is_current:
+        form.form_errors.append("This change was already amended. Amend the newest version.")
+        return _render_form(form, client, amends=old)[0], 409
+    if request.method == "POST" and form.validate():
+        change = _save(form, client, amends=old)
+        if change is not None:
+            flash(
+                f"The change to {change.medication} was amended. "
+                "The earlier version stays in its history.",
+                "success",
+            )
+            return redirect(url_for("medications.index", client_id=client_id))
+    return _render_form(form, client, amends=old)
+
+
+@bp.post("/<int:entry_id>/acknowledge")
+@login_required
+def acknowledge(client_id: int, entry_id: int):
+    access = load_client(client_id, Action.VIEW_RECORD)
+    if not AcknowledgeForm().validate_on_submit():
+        abort(400)
+    try:
+        created = services.acknowledge(actor=current_user, client=access.client, entry_id=entry_id)
+    except LookupError:
+        abort(404)
+    except UserFacingError as error:
+        flash(str(error), "error")
+    else:
+        if created:
+            flash("Acknowledged. The team can see that you have seen this change.", "success")
+        else:
+            flash("You had already acknowledged this change.", "success")
+    if request.args.get("back") == "medications":
+        return redirect(url_for("medications.index", client_id=client_id))
+    return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{entry_id}"))

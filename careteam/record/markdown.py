@@ -1,0 +1,27 @@
+"""Markdown to safe HTML: a real parser, then an allow-list sanitiser."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+# Raw HTML in the source is escaped by the parser; nh3 then keeps only these tags.
+_parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_TAGS = {
+    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a",
+}  # fmt: skip
+
+
+def render(source: str) -> Markup:
+    """Render Markdown to HTML that cannot run script (links are http, https or mailto)."""
+    html = _parser.render(source or "")
+    clean = nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above

@@ -1,0 +1,322 @@
+"""Use cases of the shared record: add an entry, amend it, read the timeline, track visits."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
+
+from careteam import audit
+from careteam.auth.models import User
+from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
+from careteam.enums import EntryKind, MemberStatus, Visibility
+from careteam.errors import UserFacingError
+from careteam.extensions import db, utcnow
+from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
+
+TIMELINE_PAGE = 20
+
+
+class EntryError(UserFacingError):
+    """A use case on an entry refused its input."""
+
+
+def add_entry(entry: Entry, *, actor: User, client: Client, commit: bool = True) -> Entry:
+    """Append an entry to a client's timeline, audited in the same transaction."""
+    entry.client_id = client.id
+    entry.author_id = actor.id
+    entry.created_at = utcnow()
+    db.session.add(entry)
+    db.session.flush()
+    client.last_activity_at = entry.created_at
+    audit.record(
+        f"create_{entry.kind}",
+        object_type="entry",
+        object_id=entry.id,
+        client_id=client.id,
+        actor=actor,
+    )
+    if commit:
+        db.session.commit()
+    return entry
+
+
+def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry:
+    """Replace an entry by a corrected version; both stay in the history.
+
+    Only the author amends, only the current version, and only once (a unique
+    constraint settles two amendments racing for the same version).
+    """
+    if old.client_id != client.id:
+        raise LookupError(old.id)
+    if old.author_id != actor.id:
+        raise EntryError("Only the author can amend an entry. Add a note instead.")
+    if old.superseded_at is not None:
+        raise EntryError("This entry was already amended. Amend the newest version.")
+    if new.kind != old.kind:
+        raise EntryError("An amendment must be of the same kind as the entry.")
+    new.supersedes_id = old.id
+    new.root_id = old.root_id or old.id
+    old.superseded_at = utcnow()
+    try:
+        add_entry(new, actor=actor, client=client, commit=False)
+        audit.record(
+            "amend_entry",
+            object_type="entry",
+            object_id=old.id,
+            client_id=client.id,
+            actor=actor,
+            detail=f"superseded by {new.id}",
+        )
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise EntryError("This entry was amended meanwhile. Reload it and try again.") from error
+    return new
+
+
+def post_note(
+    *,
+    actor: User,
+    client: Client,
+    body: str,
+    title: str = "",
+    visibility: Visibility = Visibility.TEAM,
+    urgent: bool = False,
+    amends: Note | None = None,
+) -> Note:
+    """Post a coordination note, or amend one."""
+    if not body.strip():
+        raise EntryError("Write the note.", "body")
+    note = Note(
+        title=title.strip(),
+        body=body.strip(),
+        visibility=Visibility(visibility),
+        urgent=urgent,
+    )
+    if amends is not None:
+        return amend_entry(amends, note, actor=actor, client=client)
+    return add_entry(note, actor=actor, client=client)
+
+
+def record_level_change(change: LevelOfCareChange, *, actor: User) -> None:
+    """Put a level-of-care change on the timeline (the caller commits)."""
+    db.session.add(
+        LevelOfCareEntry(
+            client_id=change.client_id,
+            author_id=actor.id,
+            change_id=change.id,
+            created_at=change.created_at,
+        )
+    )
+
+
+def record_team_change(change: CareTeamChange, *, actor: User) -> None:
+    """Put a care-team change on the timeline (the caller commits)."""
+    db.session.add(
+        TeamEntry(
+            client_id=change.client_id,
+            author_id=actor.id,
+            change_id=change.id,
+            created_at=change.created_at,
+        )
+    )
+
+
+def visible_to(viewer: User):
+    """The condition an entry must meet for a team member to see it."""
+    return or_(Entry.visibility != Visibility.PRIVATE, Entry.author_id == viewer.id)
+
+
+def _polymorphic_entries():
+    return with_polymorphic(Entry, "*", flat=True)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a timeline page ends: keyset on (created_at, id), newest first."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None) -> Cursor | None:
+        """The cursor in a token, or None when the token is missing or malformed."""
+        if not token:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            stamp, entry_id = raw.split("|")
+            created_at = datetime.fromisoformat(stamp)
+            if created_at.tzinfo is None:
+                return None
+            return cls(created_at, int(entry_id))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[Entry]
+    next_cursor: str | None
+
+
+def timeline(
+    viewer: User,
+    client: Client,
+    *,
+    kinds: list[str] | None = None,
+    author_id: int | None = None,
+    cursor: Cursor | None = None,
+    limit: int = TIMELINE_PAGE,
+) -> TimelinePage:
+    """Current versions of the entries a team member may see, newest first, one page."""
+    from careteam.medications.models import MedicationAck
+
+    poly = _polymorphic_entries()
+    stmt = (
+        select(poly)
+        .where(poly.client_id == client.id, poly.superseded_at.is_(None))
+        .where(or_(poly.visibility != Visibility.PRIVATE, poly.author_id == viewer.id))
+        .options(
+            joinedload(poly.author),
+            joinedload(poly.LevelOfCareEntry.change),
+            joinedload(poly.TeamEntry.change)
+            .joinedload(CareTeamChange.member)
+            .joinedload(CareTeamMember.provider),
+            joinedload(poly.GoalEvent.goal),
+            joinedload(poly.GoalProgress.goal),
+            selectinload(poly.MedicationChange.acknowledgements).joinedload(MedicationAck.user),
+        )
+        .order_by(poly.created_at.desc(), poly.id.desc())
+        .limit(limit + 1)
+    )
+    if kinds:
+        stmt = stmt.where(poly.kind.in_(kinds))
+    if author_id:
+        stmt = stmt.where(poly.author_id == author_id)
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                poly.created_at < cursor.created_at,
+                and_(poly.created_at == cursor.created_at, poly.id < cursor.id),
+            )
+        )
+    rows = list(db.session.scalars(stmt).unique())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = Cursor(last.created_at, last.id).encode()
+    return TimelinePage(rows, next_cursor)
+
+
+def history(entry: Entry) -> list[Entry]:
+    """Every version of an entry, oldest first."""
+    from careteam.medications.models import MedicationAck
+
+    root = entry.history_root_id
+    poly = _polymorphic_entries()
+    return list(
+        db.session.scalars(
+            select(poly)
+            .where(or_(poly.id == root, poly.root_id == root))
+            .options(
+                joinedload(poly.author),
+                selectinload(poly.MedicationChange.acknowledgements).joinedload(
+                    MedicationAck.user
+                ),
+                joinedload(poly.GoalProgress.goal),
+            )
+            .order_by(poly.created_at, poly.id)
+        ).unique()
+    )
+
+
+def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
+    """An entry of this client that the viewer may see; LookupError otherwise."""
+    poly = _polymorphic_entries()
+    entry = db.session.scalar(
+        select(poly)
+        .where(poly.id == entry_id, poly.client_id == client.id)
+        .where(or_(poly.visibility != Visibility.PRIVATE, poly.author_id == viewer.id))
+        .options(joinedload(poly.author))
+    )
+    if entry is None:
+        raise LookupError(entry_id)
+    return entry
+
+
+def mark_visit(viewer: User, client: Client) -> datetime | None:
+    """Record that the viewer opened the timeline now; return their previous visit."""
+    visit = db.session.scalar(
+        select(RecordVisit).where(
+            RecordVisit.user_id == viewer.id, RecordVisit.client_id == client.id
+        )
+    )
+    previous = visit.last_seen_at if visit else None
+    if visit is None:
+        db.session.add(RecordVisit(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow()))
+    else:
+        visit.last_seen_at = utcnow()
+    return previous
+
+
+def unread_counts(viewer: User, client_ids: list[int]) -> dict[int, int]:
+    """For each client, how many entries by others arrived since the viewer's last visit."""
+    if not client_ids:
+        return {}
+    visit = (
+        select(RecordVisit.client_id, RecordVisit.last_seen_at)
+        .where(RecordVisit.user_id == viewer.id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Entry.client_id, func.count())
+        .outerjoin(visit, visit.c.client_id == Entry.client_id)
+        .where(
+            Entry.client_id.in_(client_ids),
+            Entry.superseded_at.is_(None),
+            Entry.author_id != viewer.id,
+            Entry.visibility != Visibility.PRIVATE,
+            or_(visit.c.last_seen_at.is_(None), Entry.created_at > visit.c.last_seen_at),
+        )
+        .group_by(Entry.client_id)
+    )
+    return {client_id: count for client_id, count in rows}
+
+
+def team_authors(client: Client) -> list[User]:
+    """Providers who were ever on the team, for the timeline's author filter."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(CareTeamMember, CareTeamMember.provider_id == User.id)
+            .where(CareTeamMember.client_id == client.id)
+            .order_by(User.display_name)
+        )
+    )
+
+
+def active_members(client: Client) -> list[CareTeamMember]:
+    return list(
+        db.session.scalars(
+            select(CareTeamMember)
+            .where(
+                CareTeamMember.client_id == client.id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+            )
+            .options(joinedload(CareTeamMember.provider))
+        )
+    )
+
+
+KIND_CHOICES = [(kind.value, kind.label) for kind in EntryKind]

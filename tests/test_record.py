@@ -1,0 +1,258 @@
+"""The shared timeline: notes, visibility, amendments, unread markers, filters, paging."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from careteam.audit import AuditEvent
+from careteam.enums import Discipline, Visibility
+from careteam.extensions import db, utcnow
+from careteam.record import services
+from careteam.record.models import Entry, Note
+from tests.factories import add_member, make_client, make_provider
+
+
+@pytest.fixture
+def team(app):
+    lead = make_provider(Discipline.THERAPIST, name="Dana Okafor")
+    psych = make_provider(Discipline.PSYCHIATRIST, name="Dr. Raman")
+    record = make_client(lead, name="Robin Record")
+    add_member(record, psych, lead)
+    return record, lead, psych
+
+
+def _note(record, author, body="Body", **kw) -> Note:
+    return services.post_note(actor=author, client=record, body=body, **kw)
+
+
+def test_member_posts_a_markdown_note(app, client, auth, team):
+    record, lead, psych = team
+    auth.login(psych.email)
+    response = auth.post(
+        f"/clients/{record.id}/notes/new",
+        {"title": "Sleep", "body": "Slept **better** this week.", "visibility": "team"},
+    )
+    assert response.status_code == 302
+    note = db.session.scalar(select(Note))
+    assert response.headers["Location"] == f"/clients/{record.id}#e{note.id}"
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Slept <strong>better</strong> this week." in page
+    assert (
+        db.session.scalar(select(AuditEvent).where(AuditEvent.action == "create_note")).object_id
+        == note.id
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"body": "", "visibility": "team"}, "Write the note."),
+        ({"body": "x", "visibility": "everyone"}, "Not a valid choice"),
+        ({"body": "x" * 20001, "visibility": "team"}, "Field cannot be longer than 20000"),
+    ],
+)
+def test_note_validation_keeps_input_and_saves_nothing(app, client, auth, team, form, message):
+    record, lead, _ = team
+    auth.login(lead.email)
+    response = auth.post(f"/clients/{record.id}/notes/new", {"title": "Kept title", **form})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and 'value="Kept title"' in page
+    assert db.session.scalar(select(Note)) is None
+
+
+def test_private_notes_are_the_authors_alone(app, client, auth, team):
+    record, lead, psych = team
+    private = _note(record, lead, "Psychotherapy process note", visibility=Visibility.PRIVATE)
+    auth.login(psych.email)
+    assert "Psychotherapy process note" not in client.get(f"/clients/{record.id}").get_data(
+        as_text=True
+    )
+    assert client.get(f"/clients/{record.id}/entries/{private.id}").status_code == 404
+    assert client.get(f"/clients/{record.id}/notes/{private.id}/amend").status_code == 404
+    auth.logout()
+    auth.login(lead.email)
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Psychotherapy process note" in page and "Private" in page
+
+
+def test_urgent_notes_stand_out(app, client, auth, team):
+    record, lead, psych = team
+    _note(record, lead, "Safety concern raised", urgent=True)
+    auth.login(psych.email)
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "badge-urgent" in page and "Safety concern raised" in page
+
+
+def test_note_body_renders_inert(app, client, auth, team):
+    record, lead, psych = team
+    _note(
+        record,
+        lead,
+        '<script>alert(1)</script> <img src=x onerror="alert(2)"> '
+        '[click](javascript:alert(3)) <a href="javascript:alert(4)" onclick="x()">a</a>',
+    )
+    auth.login(psych.email)
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    body = page[page.index('class="markdown"') :]
+    body = body[: body.index("</div>")]
+    tags = _tags(body)
+    assert {name for name, _ in tags} <= {"div", "p", "a", "strong", "em"}
+    for _, attrs in tags:
+        for attr, value in attrs:
+            assert not attr.startswith("on")
+            assert not (value or "").strip().lower().startswith("javascript:")
+    assert "&lt;script&gt;" in body  # shown as text, never run
+
+
+def _tags(html: str) -> list[tuple[str, list]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
+
+
+def test_amendment_supersedes_and_keeps_history(app, client, auth, team):
+    record, lead, psych = team
+    original = _note(record, lead, "Dose was 50 mg")
+    auth.login(lead.email)
+    response = auth.post(
+        f"/clients/{record.id}/notes/{original.id}/amend",
+        {"body": "Dose was 25 mg (corrected)", "visibility": "team"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(original)
+    assert original.superseded_at is not None
+    timeline = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Dose was 25 mg (corrected)" in timeline and "Amended" in timeline
+    assert "Dose was 50 mg" not in timeline
+    amended = db.session.scalar(select(Note).where(Note.supersedes_id == original.id))
+    history = client.get(f"/clients/{record.id}/entries/{amended.id}").get_data(as_text=True)
+    assert "Dose was 50 mg" in history and "Dose was 25 mg (corrected)" in history
+    assert "history of 2 versions" in history
+    # The old version cannot be amended again; nothing is ever deleted.
+    again = auth.post(
+        f"/clients/{record.id}/notes/{original.id}/amend", {"body": "x", "visibility": "team"}
+    )
+    assert again.status_code == 409
+    assert len(db.session.scalars(select(Entry).where(Entry.kind == "note")).all()) == 2
+
+
+def test_only_the_author_amends(app, client, auth, team):
+    record, lead, psych = team
+    original = _note(record, lead, "Lead's note")
+    auth.login(psych.email)
+    response = auth.post(
+        f"/clients/{record.id}/notes/{original.id}/amend", {"body": "Hijack", "visibility": "team"}
+    )
+    assert response.status_code == 403
+    assert "Only the author can amend" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Note).where(Note.body == "Hijack")) is None
+
+
+def test_level_and_team_changes_appear_on_the_timeline(app, client, auth, team):
+    record, lead, psych = team
+    auth.login(lead.email)
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Dr. Raman joined the care team as Psychiatrist." in page
+    assert "Level of care: <strong>Outpatient, weekly</strong>" in page
+
+
+def test_unread_markers_and_dashboard_counts(app, client, auth, team):
+    record, lead, psych = team
+    auth.login(lead.email)
+    client.get(f"/clients/{record.id}")  # first visit: everything is now seen
+    _note(record, psych, "Something new from the psychiatrist")
+    _note(record, lead, "My own note is never unread")
+    dashboard = client.get("/clients/").get_data(as_text=True)
+    assert "1 new" in dashboard
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    new_card = page[page.index("badge-new") : page.index("badge-new") + 2000]
+    assert "Something new from the psychiatrist" in new_card
+    assert page.count('class="badge badge-new"') == 1
+    # The visit is recorded: on the next view nothing is new.
+    again = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert 'class="badge badge-new"' not in again
+    assert "1 new" not in client.get("/clients/").get_data(as_text=True)
+
+
+def test_filters_by_kind_and_author(app, client, auth, team):
+    record, lead, psych = team
+    _note(record, psych, "Psychiatrist wrote this")
+    _note(record, lead, "Therapist wrote this")
+    auth.login(lead.email)
+    by_author = client.get(f"/clients/{record.id}?author={psych.id}").get_data(as_text=True)
+    assert "Psychiatrist wrote this" in by_author and "Therapist wrote this" not in by_author
+    notes_only = client.get(f"/clients/{record.id}?kind=note").get_data(as_text=True)
+    assert "Therapist wrote this" in notes_only and "joined the care team" not in notes_only
+    teams_only = client.get(f"/clients/{record.id}?kind=team").get_data(as_text=True)
+    assert "joined the care team" in teams_only and "Therapist wrote this" not in teams_only
+
+
+def test_keyset_pagination_across_equal_timestamps(app, client, auth, team):
+    record, lead, psych = team
+    same = utcnow() + timedelta(minutes=5)
+    notes = [_note(record, lead, f"Numbered note {n:02d}") for n in range(25)]
+    for note in notes:
+        note.created_at = same  # every note at the very same instant
+    db.session.commit()
+    first = services.timeline(lead, record, kinds=["note"], limit=10)
+    second = services.timeline(
+        lead, record, kinds=["note"], limit=10, cursor=services.Cursor.decode(first.next_cursor)
+    )
+    third = services.timeline(
+        lead, record, kinds=["note"], limit=10, cursor=services.Cursor.decode(second.next_cursor)
+    )
+    ids = [e.id for page in (first, second, third) for e in page.entries]
+    assert len(ids) == 25 and len(set(ids)) == 25
+    assert ids == sorted(ids, reverse=True)
+    assert third.next_cursor is None
+    auth.login(lead.email)
+    page1 = client.get(f"/clients/{record.id}?kind=note").get_data(as_text=True)
+    assert "Older entries" in page1
+
+
+def test_malformed_cursor_is_a_clear_400(app, client, auth, team):
+    record, lead, _ = team
+    auth.login(lead.email)
+    assert client.get(f"/clients/{record.id}?before=not-a-cursor").status_code == 400
+
+
+def test_timeline_view_is_audited_and_removed_members_lose_it(app, client, auth, team):
+    record, lead, psych = team
+    auth.login(psych.email)
+    assert client.get(f"/clients/{record.id}").status_code == 200
+    from careteam.clients import services as client_services
+
+    member = next(m for m in record.members if m.provider_id == psych.id)
+    note = _note(record, lead, "After removal")
+    client_services.end_member(actor=lead, client=record, member_id=member.id)
+    assert client.get(f"/clients/{record.id}").status_code == 404
+    assert client.get(f"/clients/{record.id}/entries/{note.id}").status_code == 404
+    views = db.session.scalars(
+        select(AuditEvent.outcome).where(
+            AuditEvent.action == "view_record", AuditEvent.actor_id == psych.id
+        )
+    ).all()
+    assert views == ["allowed", "denied", "denied"]  # the record page, then the entry
+
+
+def test_notes_of_removed_members_stay(app, client, auth, team):
+    record, lead, psych = team
+    _note(record, psych, "Written before leaving")
+    from careteam.clients import services as client_services
+
+    member = next(m for m in record.members if m.provider_id == psych.id)
+    client_services.end_member(actor=lead, client=record, member_id=member.id)
+    auth.login(lead.email)
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Written before leaving" in page and "Dr. Raman left the care team." in page
