@@ -78,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.admin.views import bp as admin_bp
     from careteam.auth.views import bp as auth_bp
     from careteam.clients.views import bp as clients_bp
+    from careteam.digests.views import bp as digests_bp
     from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
     from careteam.medications.views import bp as medications_bp
@@ -95,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         nutrition_bp,
         portal_bp,
         settings_bp,
+        digests_bp,
         admin_bp,
         health_bp,
     )
@@ -196,9 +198,13 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from careteam.access import Action
     from careteam.record.markdown import render as render_markdown
-    from careteam.timefmt import format_date, format_datetime
+    from careteam.record.summary import client_short_name, summary_line
+    from careteam.timefmt import format_date, format_datetime, format_in_zone
 
     app.jinja_env.globals["Action"] = Action
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["summary"] = summary_line
+    app.jinja_env.filters["initials"] = client_short_name
+    app.jinja_env.filters["email_datetime"] = format_in_zone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["careteam.health.tasks"]
+TASK_MODULES = ["careteam.health.tasks", "careteam.digests.tasks", "careteam.alerts.tasks"]
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -107,3 +107,27 @@ def seed_demo(if_empty: bool, allow_production: bool) -> None:
     else:
         click.echo("The database already has users; demo data left as it is.")
     click.echo(demo.logins_text())
+
+
+@cli.command("send-digests")
+@click.option("--now", "right_now", is_flag=True, required=True, help="Send in this process.")
+@click.option("--user", "email", help="Send this user's digest now, whatever their schedule.")
+def send_digests_command(right_now: bool, email: str | None) -> None:
+    """Send due digests now, without the worker (or one user's digest on demand)."""
+    from careteam.digests import services
+    from careteam.extensions import utcnow
+
+    if email:
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"No account uses {email}.")
+        digest_id = services.open_window(user.id, utcnow())
+        db.session.commit()
+        ids = [digest_id] if digest_id else []
+    else:
+        ids = services.dispatch_due()
+    outcome = services.send_batch(ids)
+    click.echo(
+        f"Digests: {len(outcome.sent)} sent, {len(outcome.skipped)} with nothing new, "
+        f"{len(outcome.retry)} to retry, {len(outcome.failed)} failed."
+    )

@@ -52,6 +52,14 @@ class Config:
     DEV_MAILBOX: str | None = None
 
     BASE_URL = "http://127.0.0.1:5000"
+
+    # A worker holds a digest or alert this long while sending it; if it dies, the
+    # dispatcher queues the message again once the lease has run out.
+    DIGEST_LEASE_SECONDS = 90
+    # After commit, publish new alerts from a background thread ("thread") so that a
+    # broker outage never slows a request; beat drains whatever that misses. "off" leaves
+    # everything to beat (tests of the web side).
+    ALERT_RELAY = "thread"
     # Until each user chooses a time zone (digest settings), pages show times in this one.
     DISPLAY_TIMEZONE = "UTC"
 
@@ -70,6 +78,9 @@ class Config:
         "result_serializer": "json",
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # With late acks, a task cut off by a lost broker connection runs again rather
+        # than being acknowledged half done.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_prefetch_multiplier": 1,
         "timezone": "UTC",
         "enable_utc": True,
@@ -79,7 +90,10 @@ class Config:
         "broker_transport_options": {
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
-            "visibility_timeout": 300,
+            # A message taken by a worker that dies comes back after this long. Digests and
+            # alerts do not wait for it: their own lease (DIGEST_LEASE_SECONDS) runs out and
+            # the next dispatch queues them again, within about two and a half minutes.
+            "visibility_timeout": 600,
         },
         "task_publish_retry": True,
         "task_publish_retry_policy": {
@@ -93,6 +107,16 @@ class Config:
                 "task": "careteam.beat_tick",
                 "schedule": 60.0,
                 "options": {"expires": 55},
+            },
+            "dispatch-digests": {
+                "task": "careteam.dispatch_digests",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
+            "drain-alerts": {
+                "task": "careteam.drain_alerts",
+                "schedule": 30.0,
+                "options": {"expires": 25},
             },
             "worker-health": {
                 "task": "careteam.health",

@@ -73,6 +73,8 @@ def seed() -> None:
     psychiatrist.practice_name = "Northside Psychiatry"
     dietitian.share_email = True
     dietitian.practice_name = "Nourish Nutrition"
+    for user in users.values():  # accounts as old as the record, so digests cover it all
+        user.created_at = utcnow() - timedelta(weeks=6, days=1)
     db.session.commit()
 
     today = date.today()

@@ -160,6 +160,32 @@ class NutritionType(StrEnum):
     NOTE = "note"
 
 
+class DigestFrequency(StrEnum):
+    OFF = "off"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DigestDetail(StrEnum):
+    MINIMAL = "minimal"
+    FULL = "full"
+
+
+class DigestStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # nothing new, and the user wants no "nothing new" mail
+    FAILED = "failed"
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class AuditOutcome(StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"

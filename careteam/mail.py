@@ -39,3 +39,24 @@ def send(messages: Iterable[EmailMessage]) -> int:
             smtp.send_message(message)
             sent += 1
     return sent
+
+
+def send_each(messages: list[EmailMessage]) -> list[BaseException | None]:
+    """Send over one connection and report each message's fate (None when accepted).
+
+    Raises OSError (smtplib's errors included) when no connection can be made at all.
+    """
+    cfg = current_app.config
+    results: list[BaseException | None] = []
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"]) as smtp:
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+        for message in messages:
+            try:
+                smtp.send_message(message)
+                results.append(None)
+            except (smtplib.SMTPException, OSError) as error:
+                results.append(error)
+    return results

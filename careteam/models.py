@@ -1,8 +1,10 @@
 """Every feature's models in one import, for Alembic autogenerate and `flask shell`."""
 
+from careteam.alerts.models import AlertDelivery, OutboxAlert
 from careteam.audit import AuditEvent
 from careteam.auth.models import User, UserSession
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
+from careteam.digests.models import Digest, DigestMute, DigestPreference
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
 from careteam.health.models import Heartbeat
 from careteam.medications.models import MedicationAck, MedicationChange
@@ -10,10 +12,14 @@ from careteam.nutrition.models import NutritionUpdate
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
 
 __all__ = [
+    "AlertDelivery",
     "AuditEvent",
     "CareTeamChange",
     "CareTeamMember",
     "Client",
+    "Digest",
+    "DigestMute",
+    "DigestPreference",
     "Entry",
     "Goal",
     "GoalEvent",
@@ -25,6 +31,7 @@ __all__ = [
     "MedicationChange",
     "Note",
     "NutritionUpdate",
+    "OutboxAlert",
     "RecordVisit",
     "TeamEntry",
     "User",

@@ -50,3 +50,10 @@ def today_for(user) -> date:
 def local_today() -> date:
     """Today's date for the current viewer (UTC outside a request)."""
     return datetime.now(_viewer_zone()).date()
+
+
+def format_in_zone(value: datetime | None, zone: ZoneInfo) -> str:
+    """A time in a given zone (emails are read by their recipient, not the viewer)."""
+    if value is None:
+        return ""
+    return value.astimezone(zone).strftime("%-d %b %Y, %H:%M %Z")

@@ -70,6 +70,8 @@ def base_config(database_url: str, tmp_root: str) -> dict:
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": "careteam.test",
+        # No background publishing from web-side tests; integration tests turn it on.
+        "ALERT_RELAY": "off",
         "CELERY": {
             "broker_url": f"sqla+sqlite:///{os.path.join(tmp_root, 'broker.sqlite')}",
             "task_ignore_result": True,

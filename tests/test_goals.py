@@ -23,6 +23,7 @@ from careteam.extensions import db
 from careteam.goals import services
 from careteam.goals.demo import seed_demo
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
+from careteam.goals.rules import format_number
 from tests.factories import add_member, make_client, make_provider, make_user
 
 TODAY = date.today()
@@ -85,8 +86,8 @@ def _edit_form(goal: Goal, version: int, **overrides) -> dict:
         "description": goal.description,
         "measure": goal.measure,
         "unit": goal.unit,
-        "baseline": services.format_number(goal.baseline),
-        "target": services.format_number(goal.target),
+        "baseline": format_number(goal.baseline),
+        "target": format_number(goal.target),
         "direction": goal.direction,
         "target_date": goal.target_date.isoformat(),
         "owner_id": str(goal.owner_id),

@@ -16,7 +16,7 @@ from careteam.audit import AuditEvent, count_for
 from careteam.clients import services as client_services
 from careteam.enums import PRESCRIBER_DISCIPLINES, Discipline, MedicationAction
 from careteam.extensions import db
-from careteam.medications import services
+from careteam.medications import derive, services
 from careteam.medications.demo import seed_demo
 from careteam.medications.models import MedicationAck, MedicationChange, format_dose
 from careteam.record import services as record_services
@@ -77,7 +77,7 @@ def _changes() -> int:
 
 def _current(record) -> list[tuple[str, str]]:
     changes = services.client_changes(record)
-    return [(c.medication, c.regimen) for c in services.current_medications(changes)]
+    return [(c.medication, c.regimen) for c in derive.current_medications(changes)]
 
 
 def _text(response) -> str:
@@ -365,7 +365,7 @@ def _change(name, action, effective, dose=None, *, created=None, superseded=Fals
 
 
 def _doses(changes, **kw) -> dict[str, str]:
-    return {c.medication: format_dose(c.dose) for c in services.current_medications(changes, **kw)}
+    return {c.medication: format_dose(c.dose) for c in derive.current_medications(changes, **kw)}
 
 
 def test_derivation_start_change_stop_restart():
@@ -377,7 +377,7 @@ def test_derivation_start_change_stop_restart():
     assert _doses([start, dose_up, stop]) == {}
     restart = _change("SERTRALINE", "started", date(2026, 12, 1), "25")
     assert _doses([start, dose_up, stop, restart]) == {"SERTRALINE": "25"}
-    (history,) = services.medication_histories([restart, stop, start, dose_up])
+    (history,) = derive.medication_histories([restart, stop, start, dose_up])
     assert history.changes == [start, dose_up, stop, restart]
     assert history.name == "SERTRALINE" and history.on_list
 
@@ -407,7 +407,7 @@ def test_derivation_counts_the_amended_version_not_the_old_one():
         "sertraline", "dose_changed", date(2026, 11, 17), "100", created=T0 + timedelta(days=1)
     )
     assert _doses([start, wrong, amended]) == {"sertraline": "100"}
-    (history,) = services.medication_histories([start, wrong, amended])
+    (history,) = derive.medication_histories([start, wrong, amended])
     assert wrong not in history.changes
     # An amended stop that was recorded by mistake puts the medication back.
     stop = _change("sertraline", "stopped", date(2026, 11, 20), superseded=True)
@@ -422,7 +422,7 @@ def test_derivation_keeps_medications_apart_and_sorted():
         _change("hydroxyzine", "stopped", date(2026, 11, 9)),
     ]
     assert list(_doses(changes)) == ["aripiprazole", "Zolpidem"]
-    histories = services.medication_histories(changes)
+    histories = derive.medication_histories(changes)
     assert [h.key for h in histories] == ["aripiprazole", "hydroxyzine", "zolpidem"]
     assert [h.on_list for h in histories] == [True, False, True]
 
@@ -433,7 +433,7 @@ def test_derivation_as_of_a_date_leaves_later_changes_upcoming():
     planned = _change("bupropion", "started", date(2026, 12, 1), "150")
     assert _doses([start, stop, planned]) == {"bupropion": "150"}
     assert _doses([start, stop, planned], as_of=date(2026, 11, 20)) == {"sertraline": "50"}
-    histories = services.medication_histories([start, stop, planned], as_of=date(2026, 11, 20))
+    histories = derive.medication_histories([start, stop, planned], as_of=date(2026, 11, 20))
     bupropion, sertraline = histories
     assert bupropion.latest is None and bupropion.upcoming == [planned]
     assert sertraline.latest is start and sertraline.upcoming == [stop]

@@ -256,3 +256,56 @@ def test_notes_of_removed_members_stay(app, client, auth, team):
     auth.login(lead.email)
     page = client.get(f"/clients/{record.id}").get_data(as_text=True)
     assert "Written before leaving" in page and "Dr. Raman left the care team." in page
+
+
+def test_needs_my_attention(app, client, auth, team):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from careteam.enums import GoalDirection
+    from careteam.goals.models import Goal
+    from careteam.goals.services import GoalFields, create_goal
+    from careteam.medications import services as meds
+
+    record, lead, psych = team
+    auth.login(lead.email)
+    client.get(f"/clients/{record.id}")
+    assert "Needs my attention" not in client.get("/clients/").get_data(as_text=True)
+    _note(record, psych, "Crisis call", urgent=True)
+    change = meds.record_change(
+        actor=psych,
+        client=record,
+        medication="lithium",
+        action="started",
+        effective_date=date.today(),
+        dose=Decimal(300),
+        unit="mg",
+        route="oral",
+        frequency="twice daily",
+    )
+    goal = create_goal(
+        actor=lead,
+        client=record,
+        fields=GoalFields(
+            title="Sleep",
+            measure="Hours",
+            unit="hours",
+            baseline=Decimal(4),
+            target=Decimal(7),
+            direction=GoalDirection.UP,
+            target_date=date.today() + timedelta(days=1),
+            owner_id=lead.id,
+        ),
+    )
+    db.session.get(Goal, goal.id).target_date = date.today() - timedelta(days=1)
+    db.session.commit()
+    page = client.get("/clients/").get_data(as_text=True)
+    assert "Needs my attention" in page
+    assert "1 unread urgent note" in page
+    assert "1 medication change to acknowledge" in page
+    assert "1 goal of yours past the target date" in page
+    meds.acknowledge(actor=lead, client=record, entry_id=change.id)
+    client.get(f"/clients/{record.id}")  # reading the record clears the urgent note
+    page = client.get("/clients/").get_data(as_text=True)
+    assert "unread urgent" not in page and "to acknowledge" not in page
+    assert "past the target date" in page

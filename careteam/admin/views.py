@@ -111,3 +111,12 @@ def audit_log():
         error_out=False,
     )
     return render_template("admin/audit.html", page=page, form=form, actions=audit.known_actions())
+
+
+@bp.get("/health")
+@require(Action.VIEW_SYSTEM_HEALTH)
+def health():
+    """Database, broker, beat and worker, queue depth, digests and alerts: no content."""
+    from careteam.health.services import system_overview
+
+    return render_template("admin/health.html", overview=system_overview())

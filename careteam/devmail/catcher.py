@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import mailbox
+import os
 import signal
 import threading
 
@@ -12,6 +13,8 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, path: str) -> None:
+        for sub in ("tmp", "new", "cur"):  # Maildir(create=True) skips an existing folder
+            os.makedirs(os.path.join(path, sub), exist_ok=True)
         self.box = mailbox.Maildir(path, create=True)
 
     async def handle_DATA(self, server, session, envelope) -> str:

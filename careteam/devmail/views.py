@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 from email import policy
 from email.parser import BytesParser
 
@@ -12,7 +13,10 @@ bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
 
 
 def _box() -> mailbox.Maildir:
-    return mailbox.Maildir(current_app.config["DEV_MAILBOX"], create=True)
+    path = current_app.config["DEV_MAILBOX"]
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    return mailbox.Maildir(path, create=True)
 
 
 def _parse(raw: bytes):

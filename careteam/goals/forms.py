@@ -22,13 +22,8 @@ from wtforms.widgets import HiddenInput
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, choices
 from careteam.errors import UserFacingError
 from careteam.goals.models import GOAL_ACHIEVEMENT_LABELS, GOAL_STATUS_LABELS, Goal
-from careteam.goals.services import (
-    COMMENT_LIMIT,
-    GoalFields,
-    format_number,
-    goal_problems,
-    progress_problems,
-)
+from careteam.goals.rules import COMMENT_LIMIT, format_number, goal_problems, progress_problems
+from careteam.goals.services import GoalFields
 
 NEW_GOAL_STATUSES = (GoalStatus.ACTIVE, GoalStatus.PROPOSED)
 

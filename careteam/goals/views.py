@@ -10,7 +10,7 @@ from careteam.access import Action, ClientAccess, can, load_client
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus
 from careteam.errors import UserFacingError
 from careteam.extensions import db
-from careteam.goals import services
+from careteam.goals import rules, services
 from careteam.goals.forms import EditGoalForm, GoalForm, ProgressForm
 from careteam.goals.models import Goal
 
@@ -18,7 +18,7 @@ bp = Blueprint("goals", __name__, url_prefix="/clients/<int:client_id>/goals")
 
 # Reusable by every page that draws a goal (templates/goals/_chart.html).
 bp.add_app_template_global(services.goal_chart, "goal_chart")
-bp.add_app_template_filter(services.format_number, "goal_number")
+bp.add_app_template_filter(rules.format_number, "goal_number")
 
 
 def _attach_error(form, error: UserFacingError) -> None:

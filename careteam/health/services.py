@@ -8,7 +8,7 @@ import redis
 from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from careteam.extensions import db, utcnow
 from careteam.health.models import Heartbeat
@@ -98,3 +98,65 @@ def report() -> tuple[dict, bool]:
         },
     }
     return body, database and broker
+
+
+def queue_depth() -> int | None:
+    """Messages waiting in the default queue, or None if the broker cannot tell now."""
+    url = current_app.config["CELERY"]["broker_url"]
+    timeout = current_app.config["HEALTH_CHECK_TIMEOUT"]
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            client = redis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+            try:
+                return int(client.llen("celery"))
+            finally:
+                client.close()
+        if url.startswith("sqla+"):
+            engine = create_engine(url.removeprefix("sqla+"), connect_args={"timeout": timeout})
+            try:
+                with engine.connect() as conn:
+                    return int(
+                        conn.execute(
+                            text("SELECT count(*) FROM kombu_message WHERE visible = 1")
+                        ).scalar()
+                    )
+            finally:
+                engine.dispose()
+    except Exception:
+        return None
+    return None
+
+
+def system_overview() -> dict:
+    """What the admin health page shows."""
+    from datetime import timedelta
+
+    from careteam.alerts.models import AlertDelivery
+    from careteam.digests.services import recent_failures, stats_since
+    from careteam.enums import AlertStatus
+
+    body, _ = report()
+    since = utcnow() - timedelta(hours=24)
+    pending_alerts = db.session.scalar(
+        select(func.count())
+        .select_from(AlertDelivery)
+        .where(AlertDelivery.status.in_([AlertStatus.PENDING, AlertStatus.SENDING]))
+    )
+    failed_alerts = db.session.scalar(
+        select(func.count())
+        .select_from(AlertDelivery)
+        .where(AlertDelivery.status == AlertStatus.FAILED, AlertDelivery.deliver_after >= since)
+    )
+    return {
+        "report": body,
+        "queue_depth": queue_depth(),
+        "digests_24h": stats_since(since),
+        "failures": recent_failures(),
+        "pending_alerts": pending_alerts,
+        "failed_alerts_24h": failed_alerts,
+    }

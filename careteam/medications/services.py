@@ -1,13 +1,11 @@
-"""Use cases of medication changes: record, amend, acknowledge, and the derived current list.
+"""Use cases of medication changes: record, amend, acknowledge.
 
-The current medication list is never stored: it is derived from the current (not
+The current medication list is never stored: derive.py derives it from the current (not
 superseded) changes, so an amendment corrects the list simply by replacing a change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +18,7 @@ from careteam.auth.models import User
 from careteam.clients.models import Client
 from careteam.enums import MedicationAction, Visibility
 from careteam.extensions import db
+from careteam.medications.derive import medication_histories
 from careteam.medications.models import (
     MedicationAck,
     MedicationChange,
@@ -124,60 +123,6 @@ def check_change(
     if kind in NEEDS_REASON and not reason.strip():
         problems.setdefault("reason", MESSAGES["reason"])
     return problems
-
-
-@dataclass
-class MedicationHistory:
-    """One medication's changes, oldest first, and where it stands on a date."""
-
-    key: str
-    changes: list[MedicationChange] = field(default_factory=list)
-    # The latest change in effect on the date asked about (None: none in effect yet).
-    latest: MedicationChange | None = None
-    # Changes dated after that date, oldest first.
-    upcoming: list[MedicationChange] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        """The spelling of the most recent change."""
-        return self.changes[-1].medication
-
-    @property
-    def on_list(self) -> bool:
-        return self.latest is not None and not self.latest.is_stop
-
-
-def medication_histories(
-    changes: Iterable[MedicationChange], *, as_of: date | None = None
-) -> list[MedicationHistory]:
-    """Group changes by medication and find each one's latest change, sorted by name.
-
-    Only current versions count: a superseded change (one that was amended) is ignored,
-    its amendment stands in its place. The latest change of a medication is the last by
-    (effective date, time recorded, id); with `as_of`, changes dated after it are
-    `upcoming`, not yet in effect. Pure: works on the objects given, issues no query.
-    """
-    groups: dict[str, MedicationHistory] = {}
-    for change in changes:
-        if not change.is_current:
-            continue
-        key = change.medication_key or medication_key(change.medication)
-        groups.setdefault(key, MedicationHistory(key)).changes.append(change)
-    for history in groups.values():
-        history.changes.sort(key=lambda c: c.order_key)
-        for change in history.changes:
-            if as_of is not None and change.effective_date > as_of:
-                history.upcoming.append(change)
-            else:
-                history.latest = change
-    return sorted(groups.values(), key=lambda h: (h.name.casefold(), h.key))
-
-
-def current_medications(
-    changes: Iterable[MedicationChange], *, as_of: date | None = None
-) -> list[MedicationChange]:
-    """The current medication list: each medication's latest change, unless a stop."""
-    return [h.latest for h in medication_histories(changes, as_of=as_of) if h.on_list]
 
 
 def client_changes(client: Client, *, viewer: User | None = None) -> list[MedicationChange]:

@@ -10,7 +10,7 @@ from careteam.access import Action, can, load_client
 from careteam.enums import AuditOutcome, MedicationAction
 from careteam.errors import UserFacingError
 from careteam.extensions import db
-from careteam.medications import services
+from careteam.medications import derive, services
 from careteam.medications.forms import (
     FREQUENCIES,
     ROUTES,
@@ -47,7 +47,7 @@ def index(client_id: int):
     # Audit first: the commit must not expire what the page then loads.
     _audit_view("view_medications", client_id=client_id, object_id=client_id)
     today = services.today_for(current_user)
-    histories = services.medication_histories(
+    histories = derive.medication_histories(
         services.client_changes(access.client, viewer=current_user), as_of=today
     )
     return render_template(
@@ -129,7 +129,7 @@ def _prefill_from_list(form: MedicationChangeForm, client, today) -> None:
     action = request.args.get("action", "")
     if not key or action not in set(MedicationAction) - {MedicationAction.STARTED}:
         return
-    histories = services.medication_histories(
+    histories = derive.medication_histories(
         services.client_changes(client, viewer=current_user), as_of=today
     )
     history = next((h for h in histories if h.key == key and h.on_list), None)

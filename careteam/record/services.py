@@ -33,6 +33,7 @@ def add_entry(entry: Entry, *, actor: User, client: Client, commit: bool = True)
     db.session.add(entry)
     db.session.flush()
     client.last_activity_at = entry.created_at
+    _queue_alert(entry)
     audit.record(
         f"create_{entry.kind}",
         object_type="entry",
@@ -105,14 +106,22 @@ def post_note(
 
 def record_level_change(change: LevelOfCareChange, *, actor: User) -> None:
     """Put a level-of-care change on the timeline (the caller commits)."""
-    db.session.add(
-        LevelOfCareEntry(
-            client_id=change.client_id,
-            author_id=actor.id,
-            change_id=change.id,
-            created_at=change.created_at,
-        )
+    entry = LevelOfCareEntry(
+        client_id=change.client_id,
+        author_id=actor.id,
+        change_id=change.id,
+        created_at=change.created_at,
     )
+    db.session.add(entry)
+    db.session.flush()
+    _queue_alert(entry)
+
+
+def _queue_alert(entry: Entry) -> None:
+    """Urgent entries also go to the alerts outbox, in this same transaction."""
+    from careteam.alerts.services import queue_alert
+
+    queue_alert(entry)
 
 
 def record_team_change(change: CareTeamChange, *, actor: User) -> None:

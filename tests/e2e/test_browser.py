@@ -66,6 +66,11 @@ def test_therapist_builds_a_team_and_the_psychiatrist_sees_the_client(
     client_url = page.url
     expect(page.get_by_role("heading", level=1, name="Jamie Doe")).to_be_visible()
     expect(page.get_by_text("Jamie Doe was added. You are the team lead.")).to_be_visible()
+    expect(
+        page.get_by_text(f"{THERAPIST_NAME} joined the care team as Therapist.")
+    ).to_be_visible()
+    page.get_by_role("link", name="Team & level of care").click()
+    expect(page).to_have_url(f"{client_url}/team")
     expect(care_team_row(page, THERAPIST_NAME)).to_contain_text("Team lead")
 
     page.get_by_role("link", name="Add a provider").click()
@@ -76,7 +81,7 @@ def test_therapist_builds_a_team_and_the_psychiatrist_sees_the_client(
     expect(page.get_by_label("Also a team lead")).not_to_be_checked()
     page.get_by_role("button", name="Add to team").click()
 
-    expect(page).to_have_url(f"{client_url}#team")
+    expect(page).to_have_url(f"{client_url}/team")
     expect(page.get_by_text(f"{PSYCHIATRIST_NAME} is now on the team.")).to_be_visible()
     psychiatrist_row = care_team_row(page, PSYCHIATRIST_NAME)
     expect(psychiatrist_row).to_have_count(1)
@@ -101,6 +106,10 @@ def test_therapist_builds_a_team_and_the_psychiatrist_sees_the_client(
     client_link.click()
     expect(page).to_have_url(client_url)
     expect(page.get_by_role("heading", level=1, name="Jamie Doe")).to_be_visible()
+    expect(
+        page.get_by_text(f"{PSYCHIATRIST_NAME} joined the care team as Psychiatrist.")
+    ).to_be_visible()
+    page.get_by_role("link", name="Team & level of care").click()
     expect(care_team_row(page, THERAPIST_NAME)).to_contain_text("Team lead")
     expect(care_team_row(page, PSYCHIATRIST_NAME)).to_contain_text("You")
     # Only team leads manage the team.

@@ -1,0 +1,240 @@
+"""Immediate alerts: an outbox row in the entry's transaction, fanned out after commit."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import Flask, current_app, render_template
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from careteam import mail
+from careteam.alerts.models import AlertDelivery, OutboxAlert
+from careteam.clients.models import CareTeamMember
+from careteam.digests import schedule
+from careteam.digests.services import MAX_ATTEMPTS, backoff_seconds, preference_for
+from careteam.enums import AlertStatus, EntryKind, MemberStatus
+from careteam.extensions import db, utcnow
+from careteam.links import external_url
+from careteam.record.models import Entry
+from careteam.record.summary import client_short_name, summary_line
+from careteam.timefmt import zone_of
+
+SESSION_KEY = "careteam_new_alerts"
+
+
+def needs_alert(entry: Entry) -> bool:
+    """Urgent notes, medication changes and level-of-care changes alert the team."""
+    kind = EntryKind(entry.kind)
+    if kind == EntryKind.NOTE:
+        return bool(entry.urgent) and entry.visibility != "private"
+    return kind in (EntryKind.MEDICATION, EntryKind.LEVEL_OF_CARE)
+
+
+def queue_alert(entry: Entry) -> None:
+    """Write the outbox row in the entry's own transaction (the caller commits)."""
+    if not needs_alert(entry):
+        return
+    alert = OutboxAlert(entry_id=entry.id, client_id=entry.client_id)
+    db.session.add(alert)
+    db.session.flush()
+    db.session.info.setdefault(SESSION_KEY, []).append(alert.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _relay_after_commit(session: Session) -> None:
+    ids = session.info.pop(SESSION_KEY, None)
+    if not ids:
+        return
+    app = current_app._get_current_object()
+    if app.config.get("ALERT_RELAY") != "thread":
+        return
+    # Publishing may block on a broker that does not answer: never in the request.
+    threading.Thread(target=_publish, args=(app, list(ids)), daemon=True).start()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(SESSION_KEY, None)
+
+
+def _publish(app: Flask, alert_ids: list[int]) -> None:
+    celery = app.extensions["celery"]
+    for alert_id in alert_ids:
+        try:
+            celery.send_task("careteam.process_alert", args=[alert_id])
+        except Exception:  # the beat drain delivers it later
+            app.logger.warning("alert relay: broker unavailable", extra={"alert_id": alert_id})
+            return
+
+
+def fan_out(alert_id: int, now: datetime | None = None) -> int:
+    """Create one delivery per team member who wants alerts; idempotent. Returns count."""
+    now = now or utcnow()
+    alert = db.session.get(OutboxAlert, alert_id)
+    if alert is None or alert.processed_at is not None:
+        return 0
+    entry = alert.entry
+    members = db.session.scalars(
+        select(CareTeamMember)
+        .where(
+            CareTeamMember.client_id == alert.client_id,
+            CareTeamMember.status == MemberStatus.ACTIVE,
+            CareTeamMember.provider_id != entry.author_id,
+        )
+        .options(joinedload(CareTeamMember.provider))
+    ).all()
+    created = 0
+    for member in members:
+        user = member.provider
+        pref = preference_for(user)
+        if not user.active or not pref.alerts_enabled:
+            continue
+        held = schedule.quiet_until(
+            quiet_start=pref.quiet_start, quiet_end=pref.quiet_end, zone=zone_of(user), at=now
+        )
+        savepoint = db.session.begin_nested()
+        db.session.add(
+            AlertDelivery(
+                alert_id=alert.id,
+                user_id=user.id,
+                deliver_after=held or now,
+                message_id=make_msgid(domain="careteam.localhost"),
+            )
+        )
+        try:
+            savepoint.commit()
+            created += 1
+        except IntegrityError:
+            pass
+    alert.processed_at = now
+    db.session.commit()
+    return created
+
+
+def unprocessed_alerts(older_than: timedelta = timedelta(seconds=10)) -> list[int]:
+    cutoff = utcnow() - older_than
+    return list(
+        db.session.scalars(
+            select(OutboxAlert.id)
+            .where(OutboxAlert.processed_at.is_(None), OutboxAlert.created_at <= cutoff)
+            .order_by(OutboxAlert.id)
+            .limit(500)
+        )
+    )
+
+
+def _claim(delivery_id: int, now: datetime) -> AlertDelivery | None:
+    lease = timedelta(seconds=current_app.config["DIGEST_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(AlertDelivery)
+        .where(
+            AlertDelivery.id == delivery_id,
+            AlertDelivery.deliver_after <= now,
+            or_(
+                AlertDelivery.status == AlertStatus.PENDING,
+                (AlertDelivery.status == AlertStatus.SENDING) & (AlertDelivery.lease_until < now),
+            ),
+        )
+        .values(
+            status=AlertStatus.SENDING,
+            lease_until=now + lease,
+            attempts=AlertDelivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(AlertDelivery, delivery_id, populate_existing=True)
+
+
+def due_deliveries(now: datetime | None = None, limit: int = 200) -> list[int]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(AlertDelivery.id)
+            .where(
+                AlertDelivery.deliver_after <= now,
+                or_(
+                    AlertDelivery.status == AlertStatus.PENDING,
+                    (AlertDelivery.status == AlertStatus.SENDING)
+                    & (AlertDelivery.lease_until < now),
+                ),
+            )
+            .order_by(AlertDelivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def render_alert(delivery: AlertDelivery) -> EmailMessage:
+    from careteam.auth.models import User
+
+    recipient = db.session.get(User, delivery.user_id)
+    entry = delivery.alert.entry
+    pref = preference_for(recipient)
+    client = entry.client
+    context = {
+        "entry": entry,
+        "client_label": client.display_name
+        if pref.detail == "full"
+        else client_short_name(client),
+        "summary": summary_line(entry) if pref.detail == "full" else "",
+        "url": external_url("clients.show", client_id=client.id, _anchor=f"e{entry.id}"),
+        "settings_url": external_url("digests.settings"),
+    }
+    message = mail.build_message(
+        to=recipient.email,
+        subject=f"CareTeam alert: {_alert_title(entry)}",
+        text=render_template("email/alert.txt", **context),
+        html=render_template("email/alert.html", **context),
+    )
+    message.replace_header("Message-ID", delivery.message_id)
+    return message
+
+
+def _alert_title(entry: Entry) -> str:
+    kind = EntryKind(entry.kind)
+    if kind == EntryKind.NOTE:
+        return "urgent note"
+    if kind == EntryKind.MEDICATION:
+        return "medication change"
+    return "level of care changed"
+
+
+def send_due(delivery_ids: list[int]) -> int:
+    """Send due alert deliveries over one connection; returns how many were sent."""
+    now = utcnow()
+    ready = []
+    for delivery_id in delivery_ids:
+        delivery = _claim(delivery_id, now)
+        if delivery is not None:
+            ready.append((delivery, render_alert(delivery)))
+    if not ready:
+        return 0
+    try:
+        results = mail.send_each([message for _, message in ready])
+    except OSError as error:
+        results = [error] * len(ready)
+    sent = 0
+    for (delivery, _), result in zip(ready, results, strict=True):
+        delivery.lease_until = None
+        if result is None:
+            delivery.status = AlertStatus.SENT
+            delivery.sent_at = utcnow()
+            sent += 1
+        else:
+            delivery.last_error = type(result).__name__[:120]
+            delivery.status = (
+                AlertStatus.FAILED if delivery.attempts >= MAX_ATTEMPTS else AlertStatus.PENDING
+            )
+            delivery.deliver_after = utcnow() + timedelta(
+                seconds=backoff_seconds(delivery.attempts)
+            )
+    db.session.commit()
+    return sent

@@ -1,0 +1,122 @@
+"""The rules a goal and a check-in must meet, with the number format they share.
+
+Pure: no queries. Forms use them to show every problem at once; the use cases in
+services.py raise the first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from careteam.enums import GoalDirection
+from careteam.errors import UserFacingError
+from careteam.goals.models import Goal
+
+if TYPE_CHECKING:
+    # Only for annotations: services.py imports this module, so no import back at run time.
+    from careteam.goals.services import GoalFields
+
+# Numeric(12, 3): nine digits before the decimal point, three after.
+NUMBER_LIMIT = Decimal("1000000000")
+TEXT_LIMITS = {"title": 200, "measure": 200, "unit": 40, "description": 5000}
+COMMENT_LIMIT = 2000
+REQUIRED_TEXT = {
+    "title": "Give the goal a title.",
+    "measure": "Say what is measured, for example “panic attacks”.",
+    "unit": "Give the unit, for example “per week”.",
+}
+
+
+def format_number(value: Decimal | float | int) -> str:
+    """A measurement without trailing zeros or exponent: 6.000 → "6", 2.50 → "2.5"."""
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def number_problem(value: Decimal | None) -> str | None:
+    """Why a number cannot be stored as a measurement, or None when it can."""
+    if value is None:
+        return None
+    if not value.is_finite():
+        return "Enter a number, such as 3 or 2.5."
+    if abs(value) >= NUMBER_LIMIT:
+        return "Enter a number below 1,000,000,000."
+    if value.normalize().as_tuple().exponent < -3:
+        return "Use at most three decimal places."
+    return None
+
+
+def goal_problems(
+    fields: GoalFields, *, today: date, current: Goal | None = None
+) -> list[UserFacingError]:
+    """Every reason to refuse these values, each tied to its field.
+
+    Forms use it to show all the problems at once; the use cases raise the first. Values
+    a form could not parse arrive as None and are reported as missing.
+    """
+    problems: list[UserFacingError] = []
+    for name, message in REQUIRED_TEXT.items():
+        if not (getattr(fields, name) or "").strip():
+            problems.append(UserFacingError(message, name))
+    for name, limit in TEXT_LIMITS.items():
+        if len((getattr(fields, name) or "").strip()) > limit:
+            problems.append(UserFacingError(f"Use at most {limit} characters.", name))
+    numbers_ok = True
+    for name, missing in (
+        ("baseline", "Enter the baseline: where the client starts."),
+        ("target", "Enter the target."),
+    ):
+        value = getattr(fields, name)
+        message = missing if value is None else number_problem(value)
+        if message:
+            problems.append(UserFacingError(message, name))
+            numbers_ok = False
+    if fields.direction not in (GoalDirection.UP, GoalDirection.DOWN):
+        problems.append(UserFacingError("Choose whether higher or lower is better.", "direction"))
+    elif numbers_ok:
+        problem = _direction_problem(fields)
+        if problem:
+            problems.append(UserFacingError(problem, "target"))
+    if fields.target_date is None:
+        problems.append(UserFacingError("Enter the target date.", "target_date"))
+    elif fields.target_date < today and (
+        current is None or fields.target_date != current.target_date
+    ):
+        problems.append(UserFacingError("The target date cannot be in the past.", "target_date"))
+    return problems
+
+
+def _direction_problem(fields: GoalFields) -> str | None:
+    baseline = format_number(fields.baseline)
+    if fields.target == fields.baseline:
+        return f"The target must differ from the baseline ({baseline})."
+    if fields.direction == GoalDirection.UP and fields.target < fields.baseline:
+        return (
+            f"With “higher is better” the target must be above the baseline ({baseline}). "
+            "Change the numbers or choose “lower is better”."
+        )
+    if fields.direction == GoalDirection.DOWN and fields.target > fields.baseline:
+        return (
+            f"With “lower is better” the target must be below the baseline ({baseline}). "
+            "Change the numbers or choose “higher is better”."
+        )
+    return None
+
+
+def progress_problems(
+    *, measured_on: date | None, value: Decimal | None, comment: str, today: date
+) -> list[UserFacingError]:
+    """Every reason to refuse a check-in, each tied to its field."""
+    problems: list[UserFacingError] = []
+    if measured_on is None:
+        problems.append(UserFacingError("Enter the date of the measurement.", "measured_on"))
+    elif measured_on > today:
+        problems.append(UserFacingError("This date cannot be in the future.", "measured_on"))
+    message = "Enter the value measured." if value is None else number_problem(value)
+    if message:
+        problems.append(UserFacingError(message, "value"))
+    if len((comment or "").strip()) > COMMENT_LIMIT:
+        problems.append(UserFacingError(f"Use at most {COMMENT_LIMIT} characters.", "comment"))
+    return problems
