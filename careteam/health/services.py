@@ -8,7 +8,7 @@ import redis
 from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from careteam.extensions import db, utcnow
 from careteam.health.models import Heartbeat
@@ -37,8 +37,12 @@ def check_database() -> bool:
         return False
 
 
-def check_broker() -> bool:
-    """Ask the broker for a sign of life, bounded by a short timeout whatever it does."""
+def _ask_broker(on_redis, on_sql):
+    """Run one question against the broker with short timeouts; None if it cannot answer.
+
+    `on_redis(client)` is asked of a Redis broker, `on_sql(connection)` of the embedded
+    SQLAlchemy one.
+    """
     url = current_app.config["CELERY"]["broker_url"]
     timeout = current_app.config["HEALTH_CHECK_TIMEOUT"]
     try:
@@ -50,23 +54,31 @@ def check_broker() -> bool:
                 retry=Retry(NoBackoff(), 0),
             )
             try:
-                return bool(client.ping())
+                return on_redis(client)
             finally:
                 client.close()
         if url.startswith("sqla+"):
             engine = create_engine(url.removeprefix("sqla+"), connect_args={"timeout": timeout})
             try:
                 with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                return True
+                    return on_sql(conn)
             finally:
                 engine.dispose()
     except (TimeoutError, redis.RedisError, OSError):
-        return False
+        return None
     except Exception:
         current_app.logger.warning("health: broker check failed", exc_info=True)
-        return False
-    return False
+        return None
+    return None
+
+
+def check_broker() -> bool:
+    """Ask the broker for a sign of life, bounded by a short timeout whatever it does."""
+    answer = _ask_broker(
+        lambda client: bool(client.ping()),
+        lambda conn: conn.execute(text("SELECT 1")).scalar() == 1,
+    )
+    return bool(answer)
 
 
 def heartbeats() -> dict[str, datetime]:
@@ -102,34 +114,16 @@ def report() -> tuple[dict, bool]:
 
 def queue_depth() -> int | None:
     """Messages waiting in the default queue, or None if the broker cannot tell now."""
-    url = current_app.config["CELERY"]["broker_url"]
-    timeout = current_app.config["HEALTH_CHECK_TIMEOUT"]
-    try:
-        if url.startswith(("redis://", "rediss://")):
-            client = redis.Redis.from_url(
-                url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
-            try:
-                return int(client.llen("celery"))
-            finally:
-                client.close()
-        if url.startswith("sqla+"):
-            engine = create_engine(url.removeprefix("sqla+"), connect_args={"timeout": timeout})
-            try:
-                with engine.connect() as conn:
-                    return int(
-                        conn.execute(
-                            text("SELECT count(*) FROM kombu_message WHERE visible = 1")
-                        ).scalar()
-                    )
-            finally:
-                engine.dispose()
-    except Exception:
-        return None
-    return None
+
+    def on_sql(conn) -> int | None:
+        # Kombu creates its tables on first use; before that nothing is waiting.
+        if "kombu_message" not in inspect(conn).get_table_names():
+            return 0
+        return int(
+            conn.execute(text("SELECT count(*) FROM kombu_message WHERE visible = 1")).scalar()
+        )
+
+    return _ask_broker(lambda client: int(client.llen("celery")), on_sql)
 
 
 def system_overview() -> dict:
