@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, url_for
+from urllib.parse import urlsplit
+
 from itsdangerous import BadSignature, URLSafeSerializer
 
 
@@ -10,7 +12,9 @@ def external_url(endpoint: str, **values: object) -> str:
     """An absolute URL under BASE_URL, from a worker as well as from a request."""
     base = current_app.config["BASE_URL"].rstrip("/")
     with current_app.test_request_context(base_url=base):
-        return url_for(endpoint, _external=True, **values)
+        path = url_for(endpoint, **values)  # relative, whatever SERVER_NAME says
+    parts = urlsplit(base)  # the path already carries BASE_URL's own prefix, if any
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def _unsubscribe_serializer() -> URLSafeSerializer:

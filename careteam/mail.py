@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -41,9 +41,15 @@ def send(messages: Iterable[EmailMessage]) -> int:
     return sent
 
 
-def send_each(messages: list[EmailMessage]) -> list[BaseException | None]:
+def send_each(
+    messages: list[EmailMessage],
+    on_result: Callable[[int, BaseException | None], None] | None = None,
+) -> list[BaseException | None]:
     """Send over one connection and report each message's fate (None when accepted).
 
+    `on_result(index, result)` runs as soon as the server has answered for a message, so
+    a caller can record it before the next one goes out: a crash mid-batch then repeats
+    at most the one message accepted but not yet recorded.
     Raises OSError (smtplib's errors included) when no connection can be made at all.
     """
     cfg = current_app.config
@@ -53,10 +59,13 @@ def send_each(messages: list[EmailMessage]) -> list[BaseException | None]:
             smtp.starttls()
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
-        for message in messages:
+        for index, message in enumerate(messages):
+            result: BaseException | None = None
             try:
                 smtp.send_message(message)
-                results.append(None)
             except (smtplib.SMTPException, OSError) as error:
-                results.append(error)
+                result = error
+            results.append(result)
+            if on_result is not None:
+                on_result(index, result)
     return results

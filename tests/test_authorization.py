@@ -6,7 +6,8 @@ admin, deact (a provider deactivated after logging in).
 Cells are the HTTP status expected; "login" is a redirect to the login page.
 For POSTs the body is empty but carries a valid CSRF token, so an allowed form post
 answers 400 (validation), an allowed button 302 (the profile form keeps saved values
-for absent fields, so it saves and answers 302).
+for absent fields, so it saves and answers 302; the one-click unsubscribe needs no
+login and answers 200 with its confirmation).
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from careteam.admin.services import set_active
 from careteam.clients import services as client_services
 from careteam.enums import Discipline, GoalDirection, Role
 from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.links import unsubscribe_token
 from careteam.medications.services import record_change
 from careteam.record.services import post_note
 from tests.factories import add_member, make_client, make_provider, make_user
+
+# The policy and the routes do not depend on the database, and every route runs on
+# PostgreSQL in its feature's tests; this table of ~540 requests runs on SQLite only.
+pytestmark = pytest.mark.backends("sqlite")
 
 ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin", "deact"]
 
@@ -74,12 +80,18 @@ clients.portal_access    POST    login  404     404    404     403     400   404
 portal.home              GET     login  200     200    403     403     403   403    403    login
 settings.profile         GET     login  200     200    200     200     200   200    200    login
 settings.profile         POST    login  302     302    302     302     302   302    302    login
+digests.settings         GET     login  200     200    200     200     200   200    200    login
+digests.settings         POST    login  400     400    400     400     400   400    400    login
+digests.preview          GET     login  200     200    200     200     200   200    200    login
+digests.unsubscribe      GET     200    200     200    200     200     200   200    200    200
+digests.unsubscribe_post POST    200    200     200    200     200     200   200    200    200
 admin.users              GET     login  403     403    403     403     403   403    200    login
 admin.new_user           GET     login  403     403    403     403     403   403    200    login
 admin.new_user           POST    login  403     403    403     403     403   403    400    login
 admin.deactivate         POST    login  403     403    403     403     403   403    302    login
 admin.reactivate         POST    login  403     403    403     403     403   403    302    login
 admin.audit_log          GET     login  403     403    403     403     403   403    200    login
+admin.health             GET     login  403     403    403     403     403   403    200    login
 health.healthz           GET     200    200     200    200     200     200   200    200    200
 static                   GET     200    200     200    200     200     200   200    200    200
 """
@@ -178,6 +190,8 @@ def _world():
         "entry_id:medications.amend": medication.id,
         "entry_id:medications.acknowledge": medication.id,
         "filename": "css/app.css",
+        # The signed one-click unsubscribe link is its own credential: no login needed.
+        "token": unsubscribe_token(target.id),
     }
     return users, url_args, admin
 

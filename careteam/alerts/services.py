@@ -97,17 +97,15 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
         held = schedule.quiet_until(
             quiet_start=pref.quiet_start, quiet_end=pref.quiet_end, zone=zone_of(user), at=now
         )
-        savepoint = db.session.begin_nested()
-        db.session.add(
-            AlertDelivery(
-                alert_id=alert.id,
-                user_id=user.id,
-                deliver_after=held or now,
-                message_id=make_msgid(domain="careteam.localhost"),
-            )
+        delivery = AlertDelivery(
+            alert_id=alert.id,
+            user_id=user.id,
+            deliver_after=held or now,
+            message_id=make_msgid(domain="careteam.localhost"),
         )
         try:
-            savepoint.commit()
+            with db.session.begin_nested():  # rolled back to here if it exists already
+                db.session.add(delivery)
             created += 1
         except IntegrityError:
             pass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from careteam.enums import DigestDetail, DigestFrequency
 from careteam.settings.forms import TIME_ZONES
 
+BAD_TIME = "Enter a time of day as HH:MM, for example 08:00."
+BOTH_ENDS = "Give both the start and the end of your quiet hours."
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -23,13 +25,25 @@ class NotificationsForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    send_time = TimeField("At (your local time)", validators=[InputRequired()])
+    send_time = TimeField(
+        "At (your local time)",
+        validators=[InputRequired(message="Enter the time of day for your digest.")],
+        invalid_value_message=BAD_TIME,
+    )
     weekday = SelectField(
         "On (weekly digests)",
         choices=[(str(i), name) for i, name in enumerate(WEEKDAYS)],
         validators=[DataRequired()],
     )
-    time_zone = SelectField("Time zone", validators=[DataRequired()])
+    # Checked against the list here (not by SelectField) to say what to do instead.
+    time_zone = SelectField(
+        "Time zone",
+        validators=[
+            DataRequired(message="Choose your time zone."),
+            AnyOf(TIME_ZONES, message="Choose a time zone from the list, e.g. Europe/Berlin."),
+        ],
+        validate_choice=False,
+    )
     detail = RadioField(
         "Detail",
         choices=[
@@ -42,8 +56,12 @@ class NotificationsForm(FlaskForm):
     alerts_enabled = BooleanField(
         "Immediate alerts for urgent notes, medication and level-of-care changes"
     )
-    quiet_start = TimeField("Quiet hours from", validators=[Optional()])
-    quiet_end = TimeField("Quiet hours until", validators=[Optional()])
+    quiet_start = TimeField(
+        "Quiet hours from", validators=[Optional()], invalid_value_message=BAD_TIME
+    )
+    quiet_end = TimeField(
+        "Quiet hours until", validators=[Optional()], invalid_value_message=BAD_TIME
+    )
     muted = SelectMultipleField(
         "Leave these clients out of my digest",
         coerce=int,
@@ -57,8 +75,20 @@ class NotificationsForm(FlaskForm):
         self.time_zone.choices = TIME_ZONES
         self.muted.choices = [(c.id, c.display_name) for c in clients]
 
+    # Optional() ends an empty field's checks, so each end checks for the other one;
+    # a mistyped end has its own message ("given" is what the user typed).
+    def validate_quiet_start(self, field) -> None:
+        if field.data is not None and not _given(self.quiet_end):
+            raise ValidationError(BOTH_ENDS)
+
     def validate_quiet_end(self, field) -> None:
-        if bool(self.quiet_start.data) != bool(field.data):
-            raise ValidationError("Give both the start and the end of your quiet hours.")
-        if field.data and field.data == self.quiet_start.data:
+        if field.data is None:
+            return
+        if not _given(self.quiet_start):
+            raise ValidationError(BOTH_ENDS)
+        if field.data == self.quiet_start.data:
             raise ValidationError("Quiet hours need a start and an end that differ.")
+
+
+def _given(field) -> bool:
+    return any((value or "").strip() for value in field.raw_data or [])

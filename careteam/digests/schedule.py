@@ -64,11 +64,19 @@ def quiet_until(
     clock = local.time().replace(tzinfo=None)
     if quiet_start < quiet_end:  # e.g. 13:00-14:00 the same day
         if quiet_start <= clock < quiet_end:
-            return _at(local.date(), quiet_end, zone)
+            return _end_after(local.date(), quiet_end, zone, at)
         return None
     # Over midnight, e.g. 22:00-07:00.
     if clock >= quiet_start:
-        return _at(local.date() + timedelta(days=1), quiet_end, zone)
+        return _end_after(local.date() + timedelta(days=1), quiet_end, zone, at)
     if clock < quiet_end:
-        return _at(local.date(), quiet_end, zone)
+        return _end_after(local.date(), quiet_end, zone, at)
     return None
+
+
+def _end_after(day: date, clock: time, zone: ZoneInfo, at: datetime) -> datetime:
+    """The end of quiet hours, taking its second occurrence if the clocks went back."""
+    end = _at(day, clock, zone)
+    if end <= at:
+        end = datetime.combine(day, clock, zone).replace(fold=1).astimezone(UTC)
+    return end

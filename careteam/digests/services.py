@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from functools import cache
 
 from flask import current_app, render_template
 from sqlalchemy import func, or_, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import joinedload, with_polymorphic
 
 from careteam import audit, mail
 from careteam.auth.models import User
-from careteam.clients.models import CareTeamMember, Client
+from careteam.clients.models import CareTeamChange, CareTeamMember, Client
 from careteam.digests import schedule
 from careteam.digests.models import Digest, DigestMute, DigestPreference
 from careteam.enums import (
@@ -109,6 +110,7 @@ def dispatch_due(now: datetime | None = None, user_ids: list[int] | None = None)
     the same schedule finds the row already there (unique user and window end).
     """
     now = now or utcnow()
+    _adopt_new_providers()
     stmt = (
         select(DigestPreference)
         .join(User, User.id == DigestPreference.user_id)
@@ -146,17 +148,36 @@ def dispatch_due(now: datetime | None = None, user_ids: list[int] | None = None)
     return created
 
 
+def _adopt_new_providers() -> None:
+    """Providers who never opened their settings get the default daily digest too."""
+    users = db.session.scalars(
+        select(User)
+        .outerjoin(DigestPreference, DigestPreference.user_id == User.id)
+        .where(
+            DigestPreference.user_id.is_(None),
+            User.role == Role.PROVIDER,
+            User.active.is_(True),
+        )
+        .limit(DISPATCH_BATCH)
+    ).all()
+    for user in users:
+        try:
+            with db.session.begin_nested():
+                preference_for(user)
+        except IntegrityError:  # a concurrent dispatch or settings page created it
+            pass
+
+
 def open_window(user_id: int, window_end: datetime) -> int | None:
     """Insert the digest row for a window unless it exists; returns its id if new."""
-    savepoint = db.session.begin_nested()
     digest = Digest(
         user_id=user_id,
         window_end=window_end,
         message_id=make_msgid(domain=_mail_domain()),
     )
-    db.session.add(digest)
     try:
-        savepoint.commit()
+        with db.session.begin_nested():  # rolled back to here on a duplicate window
+            db.session.add(digest)
     except IntegrityError:
         return None
     return digest.id
@@ -225,28 +246,53 @@ def window_start_for(user: User, window_end: datetime) -> datetime:
     return previous or user.created_at
 
 
+@cache
+def _entries_of_every_kind():
+    # Built once: a new polymorphic alias per digest cost more than the query itself and
+    # defeated SQLAlchemy's statement cache.
+    return with_polymorphic(Entry, "*", flat=True)
+
+
 def build_content(user: User, start: datetime, end: datetime, detail: str) -> DigestContent:
     """What changed on the user's active teams in (start, end], by others, not muted.
 
-    Two queries whatever the number of entries: the entries and their clients.
+    Two queries whatever the number of entries: the user's clients, then the entries.
     """
-    poly = with_polymorphic(Entry, "*", flat=True)
-    my_teams = select(CareTeamMember.client_id).where(
-        CareTeamMember.provider_id == user.id, CareTeamMember.status == MemberStatus.ACTIVE
-    )
+    poly = _entries_of_every_kind()
     muted = select(DigestMute.client_id).where(DigestMute.user_id == user.id)
+    # Resolved first, so the entries query filters `entries` by client on its index before
+    # joining the kinds' tables: as a subquery, PostgreSQL (past join_collapse_limit)
+    # joined every entry of the window to its kind's row, then kept the user's.
+    client_ids = list(
+        db.session.scalars(
+            select(CareTeamMember.client_id).where(
+                CareTeamMember.provider_id == user.id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+                CareTeamMember.client_id.not_in(muted),
+            )
+        )
+    )
     stmt = (
         select(poly)
         .where(
-            poly.client_id.in_(my_teams),
-            poly.client_id.not_in(muted),
+            poly.client_id.in_(client_ids),
             poly.created_at > start,
             poly.created_at <= end,
             poly.author_id != user.id,
             poly.visibility != Visibility.PRIVATE,
             poly.superseded_at.is_(None),
         )
-        .options(joinedload(poly.author), joinedload(poly.client))
+        .options(
+            joinedload(poly.author),
+            joinedload(poly.client),
+            # What full-detail summaries read, loaded with the entries.
+            joinedload(poly.GoalEvent.goal),
+            joinedload(poly.GoalProgress.goal),
+            joinedload(poly.LevelOfCareEntry.change),
+            joinedload(poly.TeamEntry.change)
+            .joinedload(CareTeamChange.member)
+            .joinedload(CareTeamMember.provider),
+        )
         .order_by(poly.client_id, poly.created_at)
     )
     sections: dict[int, ClientSection] = {}
@@ -330,11 +376,13 @@ def send_batch(digest_ids: list[int]) -> Outcome:
         ready.append((digest, render_message(digest, content), content.total))
     if not ready:
         return outcome
-    try:
-        results = mail.send_each([message for _, message, _ in ready])
-    except OSError as error:  # the server could not be reached at all
-        results = [error] * len(ready)
-    for (digest, _, total), result in zip(ready, results, strict=True):
+    recorded: set[int] = set()
+
+    def record(index: int, result: BaseException | None) -> None:
+        # Committed before the next message goes out: a worker killed mid-batch resends
+        # at most the one message the server accepted but this did not yet record.
+        digest, _, total = ready[index]
+        recorded.add(index)
         if result is None:
             _finish(digest, DigestStatus.SENT, total)
             outcome.sent.append(digest.id)
@@ -343,6 +391,13 @@ def send_batch(digest_ids: list[int]) -> Outcome:
             (outcome.failed if digest.status == DigestStatus.FAILED else outcome.retry).append(
                 digest.id
             )
+
+    try:
+        mail.send_each([message for _, message, _ in ready], on_result=record)
+    except OSError as error:  # no connection, or it broke: retry what was not recorded
+        for index in range(len(ready)):
+            if index not in recorded:
+                record(index, error)
     return outcome
 
 

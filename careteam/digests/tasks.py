@@ -7,14 +7,20 @@ from celery import shared_task
 from careteam.digests import services
 
 BATCH = 50
+# One tick opens every due window, DISPATCH_BATCH per transaction, so that thousands of
+# users due at the same minute do not wait for later ticks (bounded: 10,000 per tick).
+MAX_DISPATCH_ROUNDS = 20
 
 
 @shared_task(name="careteam.dispatch_digests", ignore_result=True)
 def dispatch_digests() -> None:
     """Run by beat every minute: open due windows and queue them in batches."""
-    ids = services.dispatch_due()
-    for start in range(0, len(ids), BATCH):
-        send_digests.delay(ids[start : start + BATCH])
+    for _ in range(MAX_DISPATCH_ROUNDS):
+        ids = services.dispatch_due()
+        for start in range(0, len(ids), BATCH):
+            send_digests.delay(ids[start : start + BATCH])
+        if not ids:
+            break
     # Earlier windows whose attempt failed (after their backoff) or whose task was lost.
     for countdown, retry_ids in services.due_retries(BATCH):
         send_digests.apply_async(args=[retry_ids], countdown=countdown)
