@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
 from urllib.parse import urlsplit
 
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 
