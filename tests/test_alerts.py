@@ -400,3 +400,9 @@ def test_an_alert_retried_after_an_smtp_failure_goes_out_once_with_its_message_i
     delivery = db.session.get(AlertDelivery, delivery_id, populate_existing=True)
     assert (delivery.status, delivery.attempts) == (AlertStatus.SENT, 2)
     assert message["Message-ID"] == delivery.message_id
+
+
+def test_a_new_clients_first_level_of_care_alerts_nobody(app):
+    lead = make_provider()
+    make_client(lead)
+    assert db.session.scalar(select(func.count()).select_from(OutboxAlert)) == 0

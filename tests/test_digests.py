@@ -743,3 +743,16 @@ def test_building_and_sending_a_digest_takes_the_same_queries_for_more_entries(
         counts.append((build.count, send.count))
     assert db.session.get(Digest, ids[0]).item_count == 4 * KINDS
     assert counts[0] == counts[1], counts
+
+
+def test_providers_who_never_opened_settings_get_the_default_digest(app):
+    from careteam.digests.models import DigestPreference
+    from careteam.enums import Role
+
+    provider = make_provider()
+    client_user = make_user(Role.CLIENT)
+    assert db.session.get(DigestPreference, provider.id) is None
+    services.dispatch_due()
+    pref = db.session.get(DigestPreference, provider.id)
+    assert pref is not None and pref.frequency == "daily" and pref.next_due_at is not None
+    assert db.session.get(DigestPreference, client_user.id) is None

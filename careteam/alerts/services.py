@@ -215,12 +215,15 @@ def send_due(delivery_ids: list[int]) -> int:
             ready.append((delivery, render_alert(delivery)))
     if not ready:
         return 0
-    try:
-        results = mail.send_each([message for _, message in ready])
-    except OSError as error:
-        results = [error] * len(ready)
+    recorded: set[int] = set()
     sent = 0
-    for (delivery, _), result in zip(ready, results, strict=True):
+
+    def record(index: int, result: BaseException | None) -> None:
+        # Committed as soon as the server answered: a worker killed mid-batch resends at
+        # most the one alert accepted but not yet recorded.
+        nonlocal sent
+        delivery = ready[index][0]
+        recorded.add(index)
         delivery.lease_until = None
         if result is None:
             delivery.status = AlertStatus.SENT
@@ -234,5 +237,12 @@ def send_due(delivery_ids: list[int]) -> int:
             delivery.deliver_after = utcnow() + timedelta(
                 seconds=backoff_seconds(delivery.attempts)
             )
-    db.session.commit()
+        db.session.commit()
+
+    try:
+        mail.send_each([message for _, message in ready], on_result=record)
+    except OSError as error:  # no connection, or it broke midway: the rest wait a retry
+        for index in range(len(ready)):
+            if index not in recorded:
+                record(index, error)
     return sent

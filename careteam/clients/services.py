@@ -34,12 +34,14 @@ def _team_change(
     return row
 
 
-def _level_change(client: Client, actor: User, **values) -> LevelOfCareChange:
+def _level_change(
+    client: Client, actor: User, *, alert: bool = True, **values
+) -> LevelOfCareChange:
     """Record a level of care in its history and on the timeline."""
     row = LevelOfCareChange(client_id=client.id, changed_by_id=actor.id, **values)
     db.session.add(row)
     db.session.flush()
-    record_services.record_level_change(row, actor=actor)
+    record_services.record_level_change(row, actor=actor, alert=alert)
     return row
 
 
@@ -103,6 +105,7 @@ def create_client(
     _level_change(
         client,
         actor,
+        alert=False,
         level=level,
         effective_date=effective_date or date.today(),
         reason="Initial level of care",

@@ -104,8 +104,11 @@ def post_note(
     return add_entry(note, actor=actor, client=client)
 
 
-def record_level_change(change: LevelOfCareChange, *, actor: User) -> None:
-    """Put a level-of-care change on the timeline (the caller commits)."""
+def record_level_change(change: LevelOfCareChange, *, actor: User, alert: bool = True) -> None:
+    """Put a level-of-care change on the timeline (the caller commits).
+
+    A new client's first level alerts nobody: the team is only its creator.
+    """
     entry = LevelOfCareEntry(
         client_id=change.client_id,
         author_id=actor.id,
@@ -114,7 +117,8 @@ def record_level_change(change: LevelOfCareChange, *, actor: User) -> None:
     )
     db.session.add(entry)
     db.session.flush()
-    _queue_alert(entry)
+    if alert:
+        _queue_alert(entry)
 
 
 def _queue_alert(entry: Entry) -> None:
