@@ -19,6 +19,15 @@ class UserFacingError(ValueError):
         self.field = field
 
 
+def attach_error(form, error: UserFacingError) -> None:
+    """Show a use case's refusal next to its field, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
 ERROR_TEXT = {
     400: (
         "Something in the request was not right",

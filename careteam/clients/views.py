@@ -17,22 +17,13 @@ from careteam.clients.forms import (
     SearchForm,
 )
 from careteam.enums import Discipline, LevelOfCare
-from careteam.errors import UserFacingError
+from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.record import services as record_services
 from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
-
-
-def _attach_error(form, error: UserFacingError) -> None:
-    """Show a use case's refusal next to its field, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 @bp.get("/")
@@ -76,7 +67,7 @@ def new():
                 level_of_care=LevelOfCare(form.level_of_care.data),
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash(f"{client.full_name} was added. You are the team lead.", "success")
             return redirect(url_for("clients.show", client_id=client.id))
@@ -184,7 +175,7 @@ def add_member(client_id: int):
                 is_lead=form.is_lead.data,
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash(f"{member.provider.display_name} is now on the team.", "success")
             return redirect(url_for("clients.team", client_id=client_id))
@@ -238,7 +229,7 @@ def level_of_care(client_id: int):
                 reason=form.reason.data,
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The level of care was updated.", "success")
             return redirect(url_for("clients.team", client_id=client_id, _anchor="level-of-care"))
@@ -257,7 +248,7 @@ def portal_access(client_id: int):
                 actor=current_user, client=access.client, email=form.email.data
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The client can now see their team in the portal.", "success")
             return redirect(url_for("clients.team", client_id=client_id))

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from careteam import audit
 from careteam.access import Action, ClientAccess, can, load_client
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus
-from careteam.errors import UserFacingError
+from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.goals import rules, services
 from careteam.goals.forms import EditGoalForm, GoalForm, ProgressForm
@@ -19,15 +19,6 @@ bp = Blueprint("goals", __name__, url_prefix="/clients/<int:client_id>/goals")
 # Reusable by every page that draws a goal (templates/goals/_chart.html).
 bp.add_app_template_global(services.goal_chart, "goal_chart")
 bp.add_app_template_filter(rules.format_number, "goal_number")
-
-
-def _attach_error(form, error: UserFacingError) -> None:
-    """Show a use case's refusal next to its field, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _load_goal(client_id: int, goal_id: int, action: Action) -> tuple[ClientAccess, Goal]:
@@ -82,7 +73,7 @@ def new(client_id: int):
                 actor=current_user, client=access.client, fields=form.goal_fields()
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash(f"The goal “{goal.title}” was set.", "success")
             return redirect(url_for("goals.show", client_id=client_id, goal_id=goal.id))
@@ -138,7 +129,7 @@ def edit(client_id: int, goal_id: int):
         except services.GoalConflict:
             conflict = True
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The goal was updated." if event else "Nothing was changed.", "success")
             return redirect(url_for("goals.show", client_id=client_id, goal_id=goal_id))
@@ -200,7 +191,7 @@ def progress(client_id: int, goal_id: int):
                 comment=form.comment.data or "",
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The check-in was recorded.", "success")
             return redirect(url_for("goals.show", client_id=client_id, goal_id=goal_id))
@@ -244,7 +235,7 @@ def amend_progress(client_id: int, entry_id: int):
                 comment=form.comment.data or "",
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The check-in was amended; the earlier value stays in its history.", "success")
             return redirect(url_for("goals.show", client_id=client_id, goal_id=old.goal_id))

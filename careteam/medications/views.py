@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from careteam import audit
 from careteam.access import Action, can, load_client
 from careteam.enums import AuditOutcome, MedicationAction
-from careteam.errors import UserFacingError
+from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.medications import derive, services
 from careteam.medications.forms import (
@@ -22,15 +22,6 @@ from careteam.medications.models import MedicationChange
 from careteam.record.services import active_members
 
 bp = Blueprint("medications", __name__, url_prefix="/clients/<int:client_id>/medications")
-
-
-def _attach_error(form, error: UserFacingError) -> None:
-    """Show a use case's refusal next to its field, or at the top of the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _audit_view(action: str, *, client_id: int, object_id: int) -> None:
@@ -96,7 +87,7 @@ def _save(form: MedicationChangeForm, client, *, amends: MedicationChange | None
             amends=amends,
         )
     except UserFacingError as error:
-        _attach_error(form, error)
+        attach_error(form, error)
         return None
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from careteam import audit
 from careteam.access import Action, can, load_client
 from careteam.enums import NutritionType
-from careteam.errors import UserFacingError
+from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.nutrition import services
 from careteam.nutrition.forms import NutritionForm
@@ -23,14 +23,6 @@ SAVED = {
     NutritionType.SUPPLEMENT: "The supplement change was added.",
     NutritionType.NOTE: "Your nutrition note was added.",
 }
-
-
-def _attach_error(form, error: UserFacingError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _save(form: NutritionForm, client, amends: NutritionUpdate | None = None):
@@ -76,7 +68,7 @@ def new(client_id: int):
         try:
             update = _save(form, access.client)
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash(SAVED[NutritionType(update.update_type)], "success")
             return redirect(
@@ -112,7 +104,7 @@ def amend(client_id: int, entry_id: int):
         try:
             update = _save(form, access.client, amends=old)
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The update was amended; the earlier version stays in its history.", "success")
             return redirect(

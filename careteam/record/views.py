@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from careteam import audit
 from careteam.access import Action, load_client
 from careteam.enums import EntryKind, Visibility
-from careteam.errors import UserFacingError
+from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.record import services
 from careteam.record.forms import NoteForm
@@ -31,14 +31,6 @@ POST_ACTION = {
 }
 
 
-def _attach_error(form, error: UserFacingError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 @bp.route("/notes/new", methods=["GET", "POST"])
 @login_required
 def new_note(client_id: int):
@@ -55,7 +47,7 @@ def new_note(client_id: int):
                 urgent=form.urgent.data,
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("Your note was added to the timeline.", "success")
             return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{note.id}"))
@@ -97,7 +89,7 @@ def amend_note(client_id: int, entry_id: int):
                 amends=old,
             )
         except UserFacingError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             flash("The note was amended; the earlier version stays in its history.", "success")
             return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{note.id}"))
