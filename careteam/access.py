@@ -34,6 +34,7 @@ class Action(StrEnum):
     CREATE_CLIENT = "create_client"
     VIEW_PORTAL = "view_portal"
     EDIT_PROFILE = "edit_profile"
+    CHANGE_PASSWORD = "change_password"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"
@@ -47,6 +48,11 @@ class Action(StrEnum):
     POST_GOAL = "post_goal"
     POST_MEDICATION = "post_medication"
     POST_NUTRITION = "post_nutrition"
+    ASSIGN_PRACTICE = "assign_practice"
+    # The client's own view of their record (portal).
+    VIEW_SHARED_RECORD = "view_shared_record"
+    VIEW_ACCESS_LOG = "view_access_log"
+    LOG_PRACTICE = "log_practice"
 
 
 GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
@@ -54,18 +60,28 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.CREATE_CLIENT: frozenset({Role.PROVIDER}),
     Action.VIEW_PORTAL: frozenset({Role.CLIENT}),
     Action.EDIT_PROFILE: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
+    Action.CHANGE_PASSWORD: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
 }
 
 MEMBER_ACTIONS = frozenset(
-    {Action.VIEW_RECORD, Action.VIEW_ROSTER, Action.POST_NOTE, Action.POST_GOAL}
+    {
+        Action.VIEW_RECORD,
+        Action.VIEW_ROSTER,
+        Action.POST_NOTE,
+        Action.POST_GOAL,
+        Action.ASSIGN_PRACTICE,
+    }
 )
 LEAD_ACTIONS = frozenset(
     {Action.MANAGE_TEAM, Action.CHANGE_LEVEL_OF_CARE, Action.MANAGE_PORTAL_ACCESS}
 )
-CLIENT_SELF_ACTIONS = frozenset({Action.VIEW_ROSTER})
+# What a client may do to their own record: never the team's view of it.
+CLIENT_SELF_ACTIONS = frozenset(
+    {Action.VIEW_ROSTER, Action.VIEW_SHARED_RECORD, Action.VIEW_ACCESS_LOG, Action.LOG_PRACTICE}
+)
 
 
 @dataclass(frozen=True)
