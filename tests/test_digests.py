@@ -424,6 +424,32 @@ def test_a_racing_dispatcher_meets_the_unique_window(app, sink, team):
     assert db.session.scalar(count) == 1
 
 
+def test_a_lost_or_abandoned_window_is_queued_again_once_per_lease(app, sink, team):
+    """due_retries hands a window to one retry task, not to every tick while workers lag."""
+    note(team)
+    ids = services.dispatch_due(next_window(team.reader), user_ids=[team.reader.id])
+    lease = app.config["DIGEST_LEASE_SECONDS"]
+    # A worker took the window and died: its lease ran out long ago.
+    db.session.execute(
+        update(Digest)
+        .where(Digest.id == ids[0])
+        .values(status=DigestStatus.SENDING, lease_until=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert services.due_retries(50) == [(0, ids)]
+    assert services.due_retries(50) == []  # the next tick: already queued
+    digest = db.session.get(Digest, ids[0], populate_existing=True)
+    assert digest.status == DigestStatus.PENDING
+    assert digest.next_attempt_at > utcnow() + timedelta(seconds=lease - 5)
+    # The retry task was lost too: once its lease is over, the window is queued again.
+    db.session.execute(update(Digest).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert services.due_retries(50) == [(0, ids)]
+    assert services.send_batch(ids).sent == ids
+    assert services.due_retries(50) == []
+    assert only_message(sink, team.reader.email)
+
+
 def test_missed_schedules_coalesce_into_one_window(app, sink, team):
     """A dispatcher down for three days opens one digest, up to the latest 08:00."""
     note(team)

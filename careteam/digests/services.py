@@ -435,27 +435,39 @@ def backoff_seconds(attempt: int) -> float:
 
 def due_retries(batch: int) -> list[tuple[int, list[int]]]:
     """Pending digests to (re)try now: failed attempts whose backoff is over, and windows
-    whose task was lost (e.g. published into a broker outage). Returns (countdown, ids).
+    whose task was lost (e.g. published into a broker outage or held by a killed worker).
+    Returns (countdown, ids).
+
+    Each window returned is marked as queued for one lease: the ticks that follow while
+    workers are still busy do not queue it again (a backlog would otherwise grow with
+    copies of the same retry), and a retry task lost in its turn is queued once more after.
     """
     now = utcnow()
     stale = now - timedelta(minutes=2)
-    ids = list(
-        db.session.scalars(
-            select(Digest.id)
-            .where(
-                or_(
-                    (Digest.status == DigestStatus.PENDING) & (Digest.next_attempt_at <= now),
-                    (Digest.status == DigestStatus.PENDING)
-                    & Digest.next_attempt_at.is_(None)
-                    & (Digest.created_at < stale),
-                    # Held by a worker that died (SIGKILL, lost machine): the lease ran out.
-                    (Digest.status == DigestStatus.SENDING) & (Digest.lease_until < now),
-                )
-            )
-            .order_by(Digest.id)
-            .limit(batch * 10)
-        )
+    due = or_(
+        (Digest.status == DigestStatus.PENDING) & (Digest.next_attempt_at <= now),
+        (Digest.status == DigestStatus.PENDING)
+        & Digest.next_attempt_at.is_(None)
+        & (Digest.created_at < stale),
+        # Held by a worker that died (SIGKILL, lost machine): the lease ran out.
+        (Digest.status == DigestStatus.SENDING) & (Digest.lease_until < now),
     )
+    ids = list(
+        db.session.scalars(select(Digest.id).where(due).order_by(Digest.id).limit(batch * 10))
+    )
+    if ids:
+        db.session.execute(
+            update(Digest)
+            .where(Digest.id.in_(ids), due)
+            .values(
+                status=DigestStatus.PENDING,
+                lease_until=None,
+                next_attempt_at=now
+                + timedelta(seconds=current_app.config["DIGEST_LEASE_SECONDS"]),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
     return [(0, ids[i : i + batch]) for i in range(0, len(ids), batch)]
 
 
