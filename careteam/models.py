@@ -7,6 +7,7 @@ from careteam.clients.models import CareTeamChange, CareTeamMember, Client, Leve
 from careteam.digests.models import Digest, DigestMute, DigestPreference
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
 from careteam.health.models import Heartbeat
+from careteam.invitations.models import Invitation
 from careteam.medications.models import MedicationAck, MedicationChange
 from careteam.nutrition.models import NutritionUpdate
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
@@ -25,6 +26,7 @@ __all__ = [
     "GoalEvent",
     "GoalProgress",
     "Heartbeat",
+    "Invitation",
     "LevelOfCareChange",
     "LevelOfCareEntry",
     "MedicationAck",
