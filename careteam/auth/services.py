@@ -12,14 +12,15 @@ from flask import current_app, session
 from sqlalchemy import select, update
 
 from careteam import audit
+from careteam.auth import passwords
 from careteam.auth.models import User, UserSession
 from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 
 SESSION_KEY = "sid"
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
+MAX_PASSWORD_LENGTH = passwords.MAX_PASSWORD_LENGTH
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
 
@@ -37,16 +38,24 @@ def _hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash of the password with the configured parameters."""
-    return _hasher().hash(password)
+    """An argon2id hash of the (NFKC-normalised) password with the configured parameters."""
+    return _hasher().hash(passwords.normalize(password))
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse a password that is too short or too long (length only, no composition rules)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether the password matches the user's hash; costs one verification for no user too.
+
+    Hashes made before passwords were normalised hold the password as typed; such a
+    password is accepted as typed too, and rehashed normalised (see authenticate).
+    """
+    stored = user.password_hash if user is not None else _dummy_hash()
+    candidates = dict.fromkeys((passwords.normalize(password), password))
+    return any(_verifies(stored, candidate) for candidate in candidates)
+
+
+def check_password_rules(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """The one password rule book: 12-128 characters, not common, not easily guessed."""
+    passwords.check_password(password, user_inputs=user_inputs)
 
 
 def normalize_email(email: str) -> str:
@@ -70,7 +79,7 @@ def create_user(
         raise AccountError("A provider needs a discipline.")
     if role != Role.PROVIDER and discipline is not None:
         raise AccountError("Only providers have a discipline.")
-    check_password_rules(password)
+    check_password_rules(password, user_inputs=(email, display_name))
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError("An account with this email address already exists.")
     user = User(
@@ -93,13 +102,8 @@ def authenticate(email: str, password: str) -> User | None:
     An unknown address still costs one hash verification so that timing does not
     reveal which addresses have accounts.
     """
-    hasher = _hasher()
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
-    stored = user.password_hash if user is not None else _dummy_hash()
-    try:
-        ok = hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = verify_password(user, password)
     if user is None or not ok or not user.active:
         audit.record(
             "login",
@@ -111,9 +115,20 @@ def authenticate(email: str, password: str) -> User | None:
         )
         db.session.commit()
         return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    hasher = _hasher()
+    normalized = passwords.normalize(password)
+    if hasher.check_needs_rehash(user.password_hash) or (
+        normalized != password and not _verifies(user.password_hash, normalized)
+    ):
+        user.password_hash = hasher.hash(normalized)
     return user
+
+
+def _verifies(stored: str, password: str) -> bool:
+    try:
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 _DUMMY: dict[str, str] = {}
