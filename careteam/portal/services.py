@@ -1,14 +1,195 @@
-"""What the client portal reads."""
+"""What the client portal reads: only what the team shared with the client.
+
+Every function here answers for one client's own record and filters on what the client
+may see: goals marked shared, notes with the "team and client" visibility, the current
+version of each. Nothing reads nutrition updates or medication changes: blind weights
+and the team's clinical working never reach the portal.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from careteam.auth.models import User
-from careteam.clients.models import Client
+from careteam.clients.models import CareTeamMember, Client, LevelOfCareChange
+from careteam.enums import MemberStatus, Visibility
 from careteam.extensions import db
+from careteam.goals import services as goal_services
+from careteam.goals.models import OPEN_STATUSES, Goal, GoalProgress
+from careteam.record.models import Note, RecordVisit
+from careteam.record.services import Cursor
+
+NOTES_PAGE = 20
+HOME_NOTES = 3
+# The home page draws the open goals; more than this many go to their own pages.
+HOME_GOALS = 12
 
 
 def own_client_id(user: User) -> int | None:
     """The id of the record linked to this client account, if any."""
     return db.session.scalar(select(Client.id).where(Client.user_id == user.id))
+
+
+def roster(client: Client) -> list[CareTeamMember]:
+    """Who the client can reach: active members with an active account, leads first.
+
+    Needs the client loaded by clients.services.record_page (members and providers).
+    Ended members and deactivated accounts are left out: they no longer care for the
+    client and cannot be reached through CareTeam.
+    """
+    members = [m for m in client.members if m.status == MemberStatus.ACTIVE and m.provider.active]
+    return sorted(members, key=lambda m: (not m.is_lead, m.started_at))
+
+
+def shared_goals(client: Client, limit: int = HOME_GOALS) -> tuple[list[Goal], list[Goal]]:
+    """The goals shared with the client: open ones (with check-ins) and finished ones.
+
+    Three queries whatever the number of goals and check-ins.
+    """
+    stmt = goal_services.goals_query(client).where(Goal.shared_with_client.is_(True))
+    goals = list(db.session.scalars(stmt.limit(2 * limit)).unique())
+    open_goals = [g for g in goals if g.status in OPEN_STATUSES][:limit]
+    done = [g for g in goals if g.status not in OPEN_STATUSES][:limit]
+    return open_goals, done
+
+
+def get_shared_goal(client: Client, goal_id: int) -> Goal:
+    """One goal of this client that is shared with them; LookupError otherwise."""
+    goal = goal_services.get_goal(client, goal_id)
+    if not goal.shared_with_client:
+        raise LookupError(goal_id)
+    return goal
+
+
+def _shared_notes(client: Client):
+    return (
+        select(Note)
+        .where(
+            Note.client_id == client.id,
+            Note.superseded_at.is_(None),
+            Note.visibility == Visibility.CLIENT,
+        )
+        .options(joinedload(Note.author))
+        .order_by(Note.created_at.desc(), Note.id.desc())
+    )
+
+
+@dataclass(frozen=True)
+class NotesPage:
+    notes: list[Note]
+    next_cursor: str | None
+
+
+def shared_notes(
+    client: Client, *, cursor: Cursor | None = None, limit: int = NOTES_PAGE
+) -> NotesPage:
+    """The current version of each note shared with the client, newest first, one page."""
+    stmt = _shared_notes(client).limit(limit + 1)
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                Note.created_at < cursor.created_at,
+                and_(Note.created_at == cursor.created_at, Note.id < cursor.id),
+            )
+        )
+    notes = list(db.session.scalars(stmt))
+    next_cursor = None
+    if len(notes) > limit:
+        notes = notes[:limit]
+        next_cursor = Cursor(notes[-1].created_at, notes[-1].id).encode()
+    return NotesPage(notes, next_cursor)
+
+
+def previous_visit(user: User, client: Client) -> datetime | None:
+    """When the client last opened their portal home (None on the first visit)."""
+    return db.session.scalar(
+        select(RecordVisit.last_seen_at).where(
+            RecordVisit.user_id == user.id, RecordVisit.client_id == client.id
+        )
+    )
+
+
+@dataclass
+class WhatsNew:
+    """What changed for the client since their last visit, all of it shareable."""
+
+    since: datetime | None
+    notes: int = 0
+    checkins: int = 0
+    level: LevelOfCareChange | None = None
+    joined: list[CareTeamMember] = field(default_factory=list)
+    left: list[CareTeamMember] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.notes or self.checkins or self.level or self.joined or self.left)
+
+
+def whats_new(client: Client, since: datetime | None) -> WhatsNew:
+    """Counts and changes since a visit, in three queries; nothing on the first visit.
+
+    Needs the client loaded by clients.services.record_page (members, level history).
+    """
+    news = WhatsNew(since=since)
+    if since is None:
+        return news
+    news.notes = db.session.scalar(
+        select(func.count())
+        .select_from(Note)
+        .where(
+            Note.client_id == client.id,
+            Note.superseded_at.is_(None),
+            Note.visibility == Visibility.CLIENT,
+            Note.created_at > since,
+        )
+    )
+    news.checkins = db.session.scalar(
+        select(func.count())
+        .select_from(GoalProgress)
+        .join(Goal, Goal.id == GoalProgress.goal_id)
+        .where(
+            GoalProgress.client_id == client.id,
+            GoalProgress.superseded_at.is_(None),
+            GoalProgress.created_at > since,
+            Goal.shared_with_client.is_(True),
+        )
+    )
+    # Level history is newest first; the client sees the level, never the reason.
+    news.level = next((c for c in client.level_changes if c.created_at > since), None)
+    for member in client.members:
+        if not member.provider.active:
+            continue
+        if member.status == MemberStatus.ACTIVE and member.started_at > since:
+            news.joined.append(member)
+        elif member.status == MemberStatus.ENDED and member.ended_at and member.ended_at > since:
+            news.left.append(member)
+    return news
+
+
+def practice_summary(client: Client) -> list | None:
+    """The client's practice assignments, once the practice feature is installed."""
+    if "practice.portal_index" not in current_app.view_functions:
+        return None
+    try:
+        from careteam.practice.services import portal_summary
+    except ImportError:
+        return None
+    return portal_summary(client)
+
+
+def load_home(client: Client) -> Client:
+    """The client with what the home page shows of the team, eagerly loaded."""
+    return db.session.scalar(
+        select(Client)
+        .where(Client.id == client.id)
+        .options(
+            selectinload(Client.members).joinedload(CareTeamMember.provider),
+            selectinload(Client.level_changes),
+        )
+        .execution_options(populate_existing=True)
+    )

@@ -1,31 +1,107 @@
-"""The client's own view: who is on my team and my level of care."""
+"""The client's own view: what changed, my team, my level of care, my goals and notes,
+and who looked at my record."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from careteam import audit
-from careteam.access import Action, load_client, require
-from careteam.clients import services as client_services
+from careteam.access import Action, ClientAccess, load_client, require
 from careteam.extensions import db
-from careteam.portal import services
+from careteam.portal import access_log, levels, services
+from careteam.record import services as record_services
+from careteam.record.services import Cursor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+def _own_record(action: Action) -> ClientAccess | None:
+    """The record linked to the client's account, through the access policy; None if none."""
+    client_id = services.own_client_id(current_user)
+    if client_id is None:
+        return None
+    return load_client(client_id, action)
+
+
+def _audited(html: str, *events: tuple[str, str, int], client_id: int) -> str:
+    """Record what the page showed (ids only) once it is rendered, then commit.
+
+    Rendering comes first because the commit expires what the page has loaded.
+    """
+    for action, object_type, object_id in events:
+        audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
+    db.session.commit()
+    return html
 
 
 @bp.get("/")
 @require(Action.VIEW_PORTAL)
 def home():
-    client_id = services.own_client_id(current_user)
-    if client_id is None:
+    access = _own_record(Action.VIEW_SHARED_RECORD)
+    if access is None:
         return render_template("portal/not_linked.html")
-    access = load_client(client_id, Action.VIEW_ROSTER)
-    audit.record("view_roster", object_type="client", object_id=client_id, client_id=client_id)
-    db.session.commit()
-    client = client_services.record_page(access.client)
-    return render_template(
+    client = services.load_home(access.client)
+    since = services.previous_visit(current_user, client)
+    open_goals, done_goals = services.shared_goals(client)
+    roster = services.roster(client)
+    html = render_template(
         "portal/home.html",
         client=client,
-        roster=client_services.active_roster(client),
+        news=services.whats_new(client, since),
+        roster=roster,
+        coordinator=next((m for m in roster if m.is_lead), None),
+        level_text=levels.explain(client.level_of_care),
+        levels=levels.all_levels(client.level_of_care),
+        open_goals=open_goals,
+        done_goals=done_goals,
+        notes=services.shared_notes(client, limit=services.HOME_NOTES),
+        practice=services.practice_summary(client),
     )
+    record_services.mark_visit(current_user, client)
+    return _audited(
+        html,
+        ("view_roster", "client", client.id),
+        ("view_shared_record", "client", client.id),
+        client_id=client.id,
+    )
+
+
+@bp.get("/goals/<int:goal_id>")
+@require(Action.VIEW_PORTAL)
+def goal(goal_id: int):
+    access = _own_record(Action.VIEW_SHARED_RECORD)
+    if access is None:
+        abort(404)
+    try:
+        found = services.get_shared_goal(access.client, goal_id)
+    except LookupError:
+        abort(404)
+    html = render_template("portal/goal.html", client=access.client, goal=found)
+    return _audited(html, ("view_shared_goal", "goal", found.id), client_id=access.client.id)
+
+
+@bp.get("/notes")
+@require(Action.VIEW_PORTAL)
+def notes():
+    access = _own_record(Action.VIEW_SHARED_RECORD)
+    if access is None:
+        return render_template("portal/not_linked.html")
+    cursor = Cursor.decode(request.args.get("before"))
+    page = services.shared_notes(access.client, cursor=cursor)
+    html = render_template("portal/notes.html", client=access.client, page=page, paged=cursor)
+    client_id = access.client.id
+    return _audited(html, ("view_shared_notes", "client", client_id), client_id=client_id)
+
+
+@bp.get("/access")
+@require(Action.VIEW_PORTAL)
+def access():
+    found = _own_record(Action.VIEW_ACCESS_LOG)
+    if found is None:
+        return render_template("portal/not_linked.html")
+    cursor = Cursor.decode(request.args.get("before"))
+    page = access_log.access_log(found.client, cursor=cursor)
+    html = render_template("portal/access.html", client=found.client, page=page, paged=cursor)
+    client_id = found.client.id
+    return _audited(html, ("view_access_log", "client", client_id), client_id=client_id)

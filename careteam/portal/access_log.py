@@ -1,0 +1,128 @@
+"""Who looked at my record: the client's view of the audit log of their own record.
+
+It lists what providers (and an administrator, should one ever reach the record) did to
+this client's record, in plain words, newest first. Left out: the client's own actions,
+refused attempts (nothing was shown), events without a person behind them, and
+providers' notification settings about this client (not a look at the record).
+The index ix_audit_events_client_occurred (client_id, occurred_at) serves the query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import contains_eager
+
+from careteam.audit import AuditEvent
+from careteam.auth.models import User
+from careteam.clients.models import Client
+from careteam.enums import AuditOutcome, Role
+from careteam.extensions import db
+from careteam.record.services import Cursor
+
+ACCESS_PAGE = 30
+
+# Audit actions on a client's record, in the words the client reads.
+ACTION_WORDS = {
+    "view_record": "opened your record",
+    "view_team": "looked at your care team",
+    "view_roster": "looked at your care team",
+    "view_goals": "looked at your goals",
+    "view_goal": "looked at one of your goals",
+    "view_entry": "read an entry in your record",
+    "view_medications": "looked at your medications",
+    "view_medication_change": "read a medication change",
+    "view_nutrition": "looked at your nutrition updates",
+    "create_client": "created your record",
+    "create_note": "added a note",
+    "create_goal": "set or changed a goal",
+    "create_goal_progress": "recorded progress on a goal",
+    "create_medication": "recorded a medication change",
+    "create_nutrition": "added a nutrition update",
+    "amend_entry": "corrected an entry",
+    "acknowledge_medication": "confirmed they saw a medication change",
+    "add_team_member": "added someone to your care team",
+    "end_team_member": "took someone off your care team",
+    "make_team_lead": "changed who coordinates your care",
+    "change_level_of_care": "changed your level of care",
+    "link_portal_account": "connected your portal account",
+}
+# Events about a provider's own settings that merely name the client.
+NOT_RECORD_ACCESS = ("mute_client_in_digest", "unmute_client_in_digest")
+
+
+def describe(action: str) -> str:
+    """An audit action in plain words; unknown ones by their kind (view or change)."""
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    if action.startswith("view_"):
+        return "looked at your record"
+    return "updated your record"
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    """One line of the client's access log."""
+
+    occurred_at: datetime
+    who: str
+    role: str  # the discipline, or "Administrator (emergency access)"
+    what: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    rows: list[AccessRow]
+    next_cursor: str | None
+
+
+def _row(event: AuditEvent) -> AccessRow:
+    actor = event.actor
+    is_admin = actor.role == Role.ADMIN
+    return AccessRow(
+        occurred_at=event.occurred_at,
+        who=actor.display_name,
+        role="Administrator (emergency access)" if is_admin else actor.discipline_label,
+        what=describe(event.action),
+        is_admin=is_admin,
+    )
+
+
+def access_log(
+    client: Client, *, cursor: Cursor | None = None, limit: int = ACCESS_PAGE
+) -> AccessPage:
+    """Providers' and administrators' views and changes of this record, newest first.
+
+    One query per page whatever the size of the log (keyset on occurred_at, id).
+    """
+    stmt = (
+        select(AuditEvent)
+        .join(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.client_id == client.id,
+            AuditEvent.outcome == AuditOutcome.ALLOWED,
+            AuditEvent.action.not_in(NOT_RECORD_ACCESS),
+            User.role.in_((Role.PROVIDER, Role.ADMIN)),
+        )
+        .options(contains_eager(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit + 1)
+    )
+    if client.user_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id != client.user_id)
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                AuditEvent.occurred_at < cursor.created_at,
+                and_(AuditEvent.occurred_at == cursor.created_at, AuditEvent.id < cursor.id),
+            )
+        )
+    events = list(db.session.scalars(stmt))
+    next_cursor = None
+    if len(events) > limit:
+        events = events[:limit]
+        next_cursor = Cursor(events[-1].occurred_at, events[-1].id).encode()
+    return AccessPage([_row(e) for e in events], next_cursor)
