@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select
+
+from careteam import audit
+from careteam.audit import AuditEvent
 from careteam.clients import services
-from careteam.enums import Discipline, LevelOfCare, Role
+from careteam.enums import (
+    Discipline,
+    GoalDirection,
+    GoalStatus,
+    LevelOfCare,
+    Role,
+    Visibility,
+)
 from careteam.extensions import db
+from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.portal import access_log, levels
+from careteam.portal import services as portal_services
+from careteam.record.services import post_note
 from tests.factories import add_member, make_client, make_provider, make_user
 
 
@@ -105,3 +124,292 @@ def test_profile_validation(app, client, auth):
     assert "This field is required." in page
     assert "Use digits, spaces and" in page
     assert "Not a valid choice" in page
+
+
+# --- The portal's pages: level of care, goals, notes, who viewed my record -------------
+
+NOTE_SHARED = "Bring your food diary on Tuesday"
+NOTE_TEAM = "Team only: discuss the insurance appeal"
+NOTE_PRIVATE = "Private process note about the session"
+NOTE_OLD = "Meet at 3 pm on Friday"
+NOTE_NEW = "Meet at 4 pm on Friday"
+
+
+def _goal(record, lead, title: str, *, shared: bool, status=GoalStatus.ACTIVE):
+    return create_goal(
+        actor=lead,
+        client=record,
+        fields=GoalFields(
+            title=title,
+            measure="Nights with 7 hours of sleep",
+            unit="nights a week",
+            baseline=Decimal(2),
+            target=Decimal(5),
+            direction=GoalDirection.UP,
+            target_date=date(2099, 1, 1),
+            owner_id=lead.id,
+            status=status,
+            shared_with_client=shared,
+        ),
+    )
+
+
+def _page(client, path: str, status: int = 200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, path
+    return response.get_data(as_text=True)
+
+
+def test_deactivated_provider_leaves_the_roster(app, client, auth):
+    from careteam.admin.services import set_active
+
+    record, own, _lead, psych = _setup()
+    set_active(actor=make_user(Role.ADMIN), user=psych, active=False)
+    auth.login(own.email)
+    page = _page(client, "/portal/")
+    assert "Dana Okafor" in page and "Dr. Raman" not in page
+
+
+def test_level_of_care_is_explained_in_plain_words(app, client, auth):
+    _record, own, *_ = _setup()
+    auth.login(own.email)
+    page = _page(client, "/portal/")
+    current = levels.explain(LevelOfCare.INTENSIVE_OUTPATIENT)
+    assert current in page
+    # Every level has its own sentence, and the client's own is marked.
+    for level in LevelOfCare:
+        assert levels.explain(level) in page
+    assert page.count("Your level now") == 1
+    assert len(set(levels.EXPLANATIONS.values())) == len(LevelOfCare)
+
+
+def test_only_shared_goals_with_their_charts(app, client, auth):
+    record, own, lead, psych = _setup()
+    shared = _goal(record, lead, "Sleep through the night", shared=True)
+    hidden = _goal(record, lead, "Reduce binge episodes", shared=False)
+    check_in(
+        actor=psych,
+        client=record,
+        goal=shared,
+        measured_on=date(2026, 1, 12),
+        value=Decimal(3),
+        comment="Better week",
+    )
+    auth.login(own.email)
+    home = _page(client, "/portal/")
+    assert "Sleep through the night" in home and "Reduce binge episodes" not in home
+    assert '<svg class="chart"' in home  # the chart...
+    assert "Check-ins as a table (1)" in home  # ...and its text alternative
+    page = _page(client, f"/portal/goals/{shared.id}")
+    assert "Better week" in page and "12 Jan 2026" in page and "3 nights a week" in page
+    assert "Amend" not in page and "Recorded by" not in page  # the team's tools stay out
+    _page(client, f"/portal/goals/{hidden.id}", 404)
+    _page(client, "/portal/goals/999999", 404)
+
+
+def test_another_clients_goal_is_not_found(app, client, auth):
+    record, own, lead, _psych = _setup()
+    elsewhere = make_client(lead, name="Someone Else")
+    theirs = _goal(elsewhere, lead, "Someone else's goal", shared=True)
+    auth.login(own.email)
+    page = _page(client, f"/portal/goals/{theirs.id}", 404)
+    assert "Someone else" not in page
+
+
+def test_notes_show_only_the_current_shared_version(app, client, auth):
+    record, own, lead, psych = _setup()
+    post_note(actor=lead, client=record, body=NOTE_SHARED, visibility=Visibility.CLIENT)
+    post_note(actor=lead, client=record, body=NOTE_TEAM, visibility=Visibility.TEAM)
+    post_note(actor=psych, client=record, body=NOTE_PRIVATE, visibility=Visibility.PRIVATE)
+    old = post_note(actor=lead, client=record, body=NOTE_OLD, visibility=Visibility.CLIENT)
+    post_note(actor=lead, client=record, body=NOTE_NEW, visibility=Visibility.CLIENT, amends=old)
+    auth.login(own.email)
+    for path in ("/portal/", "/portal/notes"):
+        page = _page(client, path)
+        assert NOTE_SHARED in page and NOTE_NEW in page
+        assert NOTE_OLD not in page and NOTE_TEAM not in page and NOTE_PRIVATE not in page
+    assert "updated" in _page(client, "/portal/notes")
+
+
+def test_notes_are_paged_newest_first(app, client, auth):
+    record, own, lead, _psych = _setup()
+    for n in range(portal_services.NOTES_PAGE + 3):
+        post_note(actor=lead, client=record, body=f"Shared note {n:02d}", visibility="client")
+    auth.login(own.email)
+    first = _page(client, "/portal/notes")
+    last = portal_services.NOTES_PAGE + 2
+    assert f"Shared note {last:02d}" in first and "Shared note 02" not in first
+    assert first.index(f"Shared note {last:02d}") < first.index(f"Shared note {last - 1:02d}")
+    older = re.search(r'href="(/portal/notes\?before=[^"]+)"', first).group(1)
+    second = _page(client, older.replace("&amp;", "&"))
+    assert "Shared note 00" in second and "Shared note 02" in second
+    assert f"Shared note {last:02d}" not in second
+    assert 'rel="next"' not in second
+
+
+def _event(actor, record, action: str, when: datetime, **kw) -> None:
+    db.session.add(
+        AuditEvent(
+            actor_id=actor.id if actor else None,
+            action=action,
+            object_type="client",
+            object_id=record.id,
+            client_id=record.id,
+            occurred_at=when,
+            **kw,
+        )
+    )
+    db.session.commit()
+
+
+def test_who_viewed_my_record(app, client, auth):
+    record, own, lead, psych = _setup()
+    own.time_zone = "Asia/Tokyo"
+    admin = make_user(Role.ADMIN, name="Ada Admin")
+    snoop = make_provider(name="Sam Snoop")
+    db.session.commit()
+    # Clear what setting up the record wrote, to read this test's rows alone.
+    db.session.execute(delete(AuditEvent))
+    db.session.commit()
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # 18:30 in Tokyo
+    _event(lead, record, "view_record", at)
+    _event(psych, record, "create_note", at + timedelta(minutes=1))
+    _event(lead, record, "change_level_of_care", at + timedelta(minutes=2))
+    _event(admin, record, "break_glass_view_record", at + timedelta(minutes=3))
+    # Left out: the client's own visits, refusals, system events, digest settings.
+    _event(own, record, "view_roster", at + timedelta(minutes=4))
+    _event(snoop, record, "view_record", at + timedelta(minutes=5), outcome="denied")
+    _event(None, record, "send_digest", at + timedelta(minutes=6))
+    _event(psych, record, "mute_client_in_digest", at + timedelta(minutes=7))
+    auth.login(own.email)
+    page = _page(client, "/portal/access")
+    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\".*?</tr>", page, re.S)
+    assert len(rows) == 4, rows
+    # Newest first, in plain words, with name and discipline, in the client's time zone.
+    assert "Ada Admin" in rows[0] and "Administrator (emergency access)" in rows[0]
+    assert "Dana Okafor" in rows[1] and "Changed your level of care" in rows[1]
+    assert "Dr. Raman" in rows[2] and "Psychiatrist" in rows[2] and "Added a note" in rows[2]
+    assert "Dana Okafor" in rows[3] and "Therapist" in rows[3] and "Opened your record" in rows[3]
+    assert "2 Mar 2026, 18:30 JST" in rows[3]
+    assert "Sam Snoop" not in page and "digest" not in page.lower()
+
+
+def test_who_viewed_my_record_is_paged(app, client, auth):
+    record, own, lead, _psych = _setup()
+    db.session.execute(delete(AuditEvent))
+    db.session.commit()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for n in range(access_log.ACCESS_PAGE + 5):
+        _event(lead, record, "view_record", start + timedelta(minutes=n))
+    auth.login(own.email)
+    first = _page(client, "/portal/access")
+    assert first.count("Opened your record") == access_log.ACCESS_PAGE
+    assert "2 Mar 2026, 09:34 UTC" in first and "2 Mar 2026, 09:04 UTC" not in first
+    older = re.search(r'href="(/portal/access\?before=[^"]+)"', first).group(1)
+    second = _page(client, older)
+    assert second.count("Opened your record") == 5
+    assert "2 Mar 2026, 09:04 UTC" in second and "2 Mar 2026, 09:00 UTC" in second
+
+
+def test_whats_new_since_my_last_visit(app, client, auth):
+    record, own, lead, _psych = _setup()
+    auth.login(own.email)
+    assert "Welcome to your portal" in _page(client, "/portal/")
+    assert "Nothing new since your last visit" in _page(client, "/portal/")
+    post_note(actor=lead, client=record, body=NOTE_SHARED, visibility=Visibility.CLIENT)
+    post_note(actor=lead, client=record, body=NOTE_TEAM, visibility=Visibility.TEAM)
+    services.change_level_of_care(
+        actor=lead,
+        client=record,
+        level=LevelOfCare.PARTIAL_HOSPITALIZATION,
+        effective_date=date.today(),
+        reason="Reason the client does not read",
+    )
+    newcomer = make_provider(Discipline.DIETITIAN, name="Noor Haddad")
+    add_member(record, newcomer, lead)
+    page = _page(client, "/portal/")
+    assert "1 new note from your team" in page
+    assert "Your level of care changed to <strong>Partial hospitalization (PHP)</strong>" in page
+    assert "Noor Haddad (Dietitian) joined your care team." in page
+    assert "Read the new notes" in page
+    assert "Contact your care coordinator, Dana Okafor" in page
+    assert "Reason the client does not read" not in page
+    assert "Nothing new since your last visit" in _page(client, "/portal/")
+
+
+def test_every_portal_page_is_audited_with_ids_only(app, client, auth):
+    record, own, lead, _psych = _setup()
+    goal = _goal(record, lead, "Sleep through the night", shared=True)
+    auth.login(own.email)
+    expected = {
+        "/portal/": [
+            ("view_roster", "client", record.id),
+            ("view_shared_record", "client", record.id),
+        ],
+        f"/portal/goals/{goal.id}": [("view_shared_goal", "goal", goal.id)],
+        "/portal/notes": [("view_shared_notes", "client", record.id)],
+        "/portal/access": [("view_access_log", "client", record.id)],
+    }
+    for path, events in expected.items():
+        before = db.session.scalar(select(func.max(AuditEvent.id)))
+        _page(client, path)
+        rows = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)
+        ).all()
+        assert [(e.action, e.object_type, e.object_id) for e in rows] == events, path
+        assert all(e.actor_id == own.id and e.client_id == record.id for e in rows)
+        assert all(e.detail == "" for e in rows)
+
+
+def test_unlinked_client_and_providers_on_portal_pages(app, client, auth):
+    _record, _own, lead, _psych = _setup()
+    lonely = make_user(Role.CLIENT)
+    auth.login(lonely.email)
+    for path in ("/portal/notes", "/portal/access"):
+        assert "has not connected your account yet" in _page(client, path)
+    _page(client, "/portal/goals/1", 404)
+    auth.logout()
+    auth.login(lead.email)
+    for path in ("/portal/", "/portal/notes", "/portal/access", "/portal/goals/1"):
+        _page(client, path, 403)
+
+
+def _count(client, count_queries, path: str) -> int:
+    client.get(path)  # warm-up
+    with count_queries() as counter:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return counter.count
+
+
+def test_portal_pages_queries_do_not_grow(app, client, auth, count_queries):
+    record, own, lead, psych = _setup()
+    first = _goal(record, lead, "Goal 0", shared=True)
+    post_note(actor=lead, client=record, body="Shared 0", visibility=Visibility.CLIENT)
+    auth.login(own.email)
+    paths = ["/portal/", "/portal/notes", "/portal/access", f"/portal/goals/{first.id}"]
+    small = [_count(client, count_queries, path) for path in paths]
+    for n in range(1, 8):
+        goal = _goal(record, lead, f"Goal {n}", shared=True)
+        for day in range(1, 4):
+            check_in(
+                actor=psych,
+                client=record,
+                goal=goal if day < 3 else first,
+                measured_on=date(2026, 1, day + n),
+                value=Decimal(day),
+            )
+        post_note(actor=psych, client=record, body=f"Shared {n}", visibility=Visibility.CLIENT)
+        add_member(record, make_provider(Discipline.OTHER), lead)
+    _goal(record, lead, "Done", shared=True, status=GoalStatus.COMPLETED)
+    for n in range(40):
+        audit.record(
+            "view_record",
+            object_type="client",
+            object_id=record.id,
+            client_id=record.id,
+            actor=psych if n % 2 else lead,
+        )
+    db.session.commit()
+    large = [_count(client, count_queries, path) for path in paths]
+    assert small == large, dict(zip(paths, zip(small, large, strict=True), strict=True))
