@@ -48,6 +48,10 @@ ACTION_WORDS = {
     "make_team_lead": "changed who coordinates your care",
     "change_level_of_care": "changed your level of care",
     "link_portal_account": "connected your portal account",
+    "create_practice": "gave you a skill to practise",
+    "end_practice": "ended a practice assignment",
+    "view_practice": "looked at a practice assignment",
+    "view_practice_logs": "looked at your practice log",
 }
 # Events about a provider's own settings that merely name the client.
 NOT_RECORD_ACCESS = ("mute_client_in_digest", "unmute_client_in_digest")
