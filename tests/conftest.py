@@ -6,6 +6,7 @@ started by the harness in a temporary directory (see tests/services.py).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
@@ -93,7 +94,7 @@ def _schema(database_url: str, tmp_root: str) -> str:
     return database_url
 
 
-def _truncate_all() -> None:
+def truncate_all() -> None:
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(t.name for t in tables)
@@ -104,16 +105,26 @@ def _truncate_all() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def app(_schema: str, tmp_root: str):
-    """A fresh app on an empty database of the current backend."""
+@pytest.fixture(scope="session")
+def _shared_app(_schema: str, tmp_root: str):
+    """One app per backend: building its URL map costs more than most tests (werkzeug
+    compiles every rule), so tests share it and get its configuration restored."""
     app = create_app(base_config(_schema, tmp_root))
+    yield app
     with app.app_context():
-        _truncate_all()
-        yield app
-        db.session.remove()
-        _truncate_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(_shared_app):
+    """The app on an empty database of the current backend, with its pristine config."""
+    saved = copy.deepcopy(dict(_shared_app.config))
+    with _shared_app.app_context():
+        truncate_all()
+        yield _shared_app
+        db.session.remove()
+    _shared_app.config.clear()
+    _shared_app.config.update(saved)
 
 
 class FreshContextClient(FlaskClient):

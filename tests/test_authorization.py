@@ -14,16 +14,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from careteam.admin.services import set_active
+from careteam.auth.models import User
 from careteam.clients import services as client_services
 from careteam.enums import Discipline, GoalDirection, Role
+from careteam.extensions import db
 from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.links import unsubscribe_token
 from careteam.medications.services import record_change
 from careteam.record.services import post_note
+from tests.conftest import truncate_all
 from tests.factories import add_member, make_client, make_provider, make_user
 
 # The policy and the routes do not depend on the database, and every route runs on
@@ -205,20 +210,59 @@ def _url(app, endpoint: str, url_args: dict) -> str:
         return url_for(endpoint, **args)
 
 
+def _sqlite_file(app) -> Path:
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    assert url.get_backend_name() == "sqlite" and url.database
+    return Path(url.database)
+
+
+def _close_database() -> None:
+    """Close every connection, so that the SQLite file alone holds the data (no WAL)."""
+    db.session.remove()
+    db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(_shared_app) -> dict:
+    """The world is built once; each case starts from a copy of the database file.
+
+    ~600 cases each building nine accounts and a record took minutes; restoring a
+    snapshot of a small SQLite file takes a millisecond and gives every case the same
+    untouched world (a POST in one case cannot leak into the next).
+    """
+    with _shared_app.app_context():
+        truncate_all()
+        users, url_args, admin = _world()
+        snapshot = {
+            "emails": {role: user.email for role, user in users.items()},
+            "ids": {role: user.id for role, user in users.items()},
+            "admin_id": admin.id,
+            "url_args": url_args,
+        }
+        _close_database()
+    snapshot["bytes"] = _sqlite_file(_shared_app).read_bytes()
+    return snapshot
+
+
 @pytest.mark.parametrize(("endpoint", "method", "role", "expected"), CASES)
-def test_authorization(app, client, auth, endpoint, method, role, expected):
-    users, url_args, admin = _world()
+def test_authorization(app, client, auth, world, endpoint, method, role, expected):
+    _close_database()
+    _sqlite_file(app).write_bytes(world["bytes"])
     if role == "anon":
         token = auth.token("/login")
     else:
-        response = auth.login(users[role].email)
+        response = auth.login(world["emails"][role])
         assert response.status_code == 302, f"{role} could not log in"
         token = auth.token(
             response.headers["Location"] if role != "deact" else "/settings/profile"
         )
         if role == "deact":
-            set_active(actor=admin, user=users["deact"], active=False)
-    url = _url(app, endpoint, url_args)
+            set_active(
+                actor=db.session.get(User, world["admin_id"]),
+                user=db.session.get(User, world["ids"]["deact"]),
+                active=False,
+            )
+    url = _url(app, endpoint, world["url_args"])
     response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
     if expected == "login":
         assert response.status_code == 302, f"{role} {method} {url}"
