@@ -81,9 +81,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.digests.views import bp as digests_bp
     from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
+    from careteam.invitations.views import bp as invitations_bp
     from careteam.medications.views import bp as medications_bp
     from careteam.nutrition.views import bp as nutrition_bp
     from careteam.portal.views import bp as portal_bp
+    from careteam.practice.views import bp as practice_bp
     from careteam.record.views import bp as record_bp
     from careteam.settings.views import bp as settings_bp
 
@@ -94,11 +96,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         goals_bp,
         medications_bp,
         nutrition_bp,
+        practice_bp,
         portal_bp,
         settings_bp,
         digests_bp,
         admin_bp,
         health_bp,
+        invitations_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

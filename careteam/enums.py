@@ -87,6 +87,7 @@ class EntryKind(StrEnum):
     NUTRITION = "nutrition"
     LEVEL_OF_CARE = "level_of_care"
     TEAM = "team"
+    PRACTICE = "practice"
 
     @property
     def label(self) -> str:
@@ -101,6 +102,7 @@ ENTRY_KIND_LABELS = {
     EntryKind.NUTRITION: "Nutrition",
     EntryKind.LEVEL_OF_CARE: "Level of care",
     EntryKind.TEAM: "Care team",
+    EntryKind.PRACTICE: "Practice",
 }
 
 
@@ -144,6 +146,20 @@ class GoalDirection(StrEnum):
     @property
     def label(self) -> str:
         return "Higher is better" if self == GoalDirection.UP else "Lower is better"
+
+
+class PracticePeriod(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+    @property
+    def label(self) -> str:
+        return "a day" if self == PracticePeriod.DAY else "a week"
+
+
+class PracticeStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
 
 
 class MedicationAction(StrEnum):

@@ -10,6 +10,7 @@ from careteam.health.models import Heartbeat
 from careteam.invitations.models import Invitation
 from careteam.medications.models import MedicationAck, MedicationChange
 from careteam.nutrition.models import NutritionUpdate
+from careteam.practice.models import PracticeAssignment, PracticeLog
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "Note",
     "NutritionUpdate",
     "OutboxAlert",
+    "PracticeAssignment",
+    "PracticeLog",
     "RecordVisit",
     "TeamEntry",
     "User",

@@ -1,0 +1,344 @@
+"""Use cases of practice between sessions: assign, amend, end, log, and adherence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from careteam import audit
+from careteam.auth.models import User
+from careteam.clients.models import Client
+from careteam.enums import PracticeStatus, Visibility
+from careteam.errors import UserFacingError
+from careteam.extensions import db, utcnow
+from careteam.practice.adherence import DEFAULT_WEEKS, Adherence, adherence, week_starts
+from careteam.practice.models import PracticeAssignment, PracticeLog
+from careteam.practice.rules import (
+    AssignmentFields,
+    assignment_problems,
+    log_problems,
+)
+from careteam.record import services as record
+from careteam.timefmt import zone_of
+
+RECENT_LOGS = 10
+
+
+class PracticeError(UserFacingError):
+    """A use case on practice refused its input."""
+
+
+def _raise_first(problems: list[UserFacingError]) -> None:
+    if problems:
+        raise problems[0]
+
+
+def client_zone(client: Client) -> ZoneInfo:
+    """The client's time zone: their portal account's, else the site's display zone."""
+    if client.user_id is not None and client.user is not None:
+        return zone_of(client.user)
+    name = current_app.config.get("DISPLAY_TIMEZONE") if has_app_context() else None
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def client_today(client: Client, now: datetime | None = None) -> date:
+    """Today's date where the client lives: practice days and weeks are theirs."""
+    return (now or utcnow()).astimezone(client_zone(client)).date()
+
+
+def _new_version(fields: AssignmentFields, status: str) -> PracticeAssignment:
+    return PracticeAssignment(
+        skill=fields.skill.strip(),
+        instructions=(fields.instructions or "").strip(),
+        target_count=fields.target_count,
+        period=fields.period,
+        starts_on=fields.starts_on,
+        ends_on=fields.ends_on,
+        status=status,
+        # Practice is the client's own: they see their assignments in the portal.
+        visibility=Visibility.CLIENT,
+    )
+
+
+def fields_of(assignment: PracticeAssignment) -> AssignmentFields:
+    """An assignment's values, to prefill a form or copy into a new version."""
+    return AssignmentFields(
+        skill=assignment.skill,
+        instructions=assignment.instructions,
+        target_count=assignment.target_count,
+        period=assignment.period,
+        starts_on=assignment.starts_on,
+        ends_on=assignment.ends_on,
+    )
+
+
+def assign_practice(
+    *, actor: User, client: Client, fields: AssignmentFields
+) -> PracticeAssignment:
+    """Assign the client a skill to practise; it lands on the timeline and in the portal."""
+    _raise_first(assignment_problems(fields))
+    new = _new_version(fields, PracticeStatus.ACTIVE)
+    return record.add_entry(new, actor=actor, client=client)
+
+
+def amend_assignment(
+    *, actor: User, client: Client, old: PracticeAssignment, fields: AssignmentFields
+) -> PracticeAssignment:
+    """Correct an assignment (its author only); the logs follow it to the new version."""
+    _raise_first(assignment_problems(fields))
+    new = _new_version(fields, old.status)
+    return record.amend_entry(old, new, actor=actor, client=client)
+
+
+def end_assignment(
+    *, actor: User, client: Client, old: PracticeAssignment, today: date | None = None
+) -> PracticeAssignment:
+    """End an assignment: a new version with status ended supersedes the active one.
+
+    Any active team member may end it (the one who assigned it may have left the
+    team), which is why this does not go through amend_entry's author-only rule. The
+    earlier version stays in the history and the logs stay with the assignment.
+    """
+    if old.client_id != client.id:
+        raise LookupError(old.id)
+    if not old.is_current:
+        raise PracticeError("This assignment changed meanwhile. Reload it and try again.")
+    if not old.is_active:
+        raise PracticeError("This assignment has already ended.")
+    today = today or client_today(client)
+    fields = fields_of(old)
+    ends_on = today if old.ends_on is None else min(old.ends_on, today)
+    new = _new_version(fields, PracticeStatus.ENDED)
+    new.ends_on = ends_on
+    new.supersedes_id = old.id
+    new.root_id = old.history_root_id
+    old.superseded_at = utcnow()
+    try:
+        record.add_entry(new, actor=actor, client=client, commit=False)
+        audit.record(
+            "end_practice",
+            object_type="entry",
+            object_id=old.id,
+            client_id=client.id,
+            actor=actor,
+            detail=f"superseded by {new.id}",
+        )
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise PracticeError(
+            "This assignment changed meanwhile. Reload it and try again."
+        ) from error
+    return new
+
+
+def log_practice(
+    *,
+    actor: User,
+    client: Client,
+    assignment: PracticeAssignment,
+    practised_on: date | None,
+    rating: int | None = None,
+    reflection: str = "",
+    today: date | None = None,
+) -> PracticeLog:
+    """The client logs that they practised; audited, never put on the timeline."""
+    if assignment.client_id != client.id or not assignment.is_current:
+        raise LookupError(assignment.id)
+    reflection = (reflection or "").strip()
+    today = today or client_today(client)
+    _raise_first(
+        log_problems(
+            assignment,
+            practised_on=practised_on,
+            rating=rating,
+            reflection=reflection,
+            today=today,
+        )
+    )
+    log = PracticeLog(
+        assignment_id=assignment.history_root_id,
+        client_id=client.id,
+        logged_by_id=actor.id,
+        practised_on=practised_on,
+        rating=rating,
+        reflection=reflection,
+        created_at=utcnow(),
+    )
+    db.session.add(log)
+    db.session.flush()
+    audit.record(
+        "log_practice",
+        object_type="practice_log",
+        object_id=log.id,
+        client_id=client.id,
+        actor=actor,
+    )
+    db.session.commit()
+    return log
+
+
+# Reading.
+
+
+def assignments_query(client: Client, *, running_on: date | None = None) -> Select:
+    """A client's assignments, current versions, active first and newest first.
+
+    With `running_on`, only the active ones whose end date has not passed by that day.
+    """
+    stmt = select(PracticeAssignment).where(
+        PracticeAssignment.client_id == client.id, PracticeAssignment.superseded_at.is_(None)
+    )
+    if running_on is not None:
+        stmt = stmt.where(
+            PracticeAssignment.status == PracticeStatus.ACTIVE,
+            or_(PracticeAssignment.ends_on.is_(None), PracticeAssignment.ends_on >= running_on),
+        )
+    order = case((PracticeAssignment.status == PracticeStatus.ACTIVE, 0), else_=1)
+    return stmt.order_by(order, PracticeAssignment.starts_on.desc(), PracticeAssignment.id.desc())
+
+
+def get_assignment(client: Client, entry_id: int) -> PracticeAssignment:
+    """Any version of one of this client's assignments; LookupError otherwise."""
+    found = db.session.scalar(
+        select(PracticeAssignment).where(
+            PracticeAssignment.id == entry_id, PracticeAssignment.client_id == client.id
+        )
+    )
+    if found is None:
+        raise LookupError(entry_id)
+    return found
+
+
+def current_version(assignment: PracticeAssignment) -> PracticeAssignment:
+    """The newest version of an assignment's history."""
+    if assignment.is_current:
+        return assignment
+    root = assignment.history_root_id
+    return db.session.scalars(
+        select(PracticeAssignment).where(
+            or_(PracticeAssignment.id == root, PracticeAssignment.root_id == root),
+            PracticeAssignment.superseded_at.is_(None),
+        )
+    ).one()
+
+
+def logs_query(assignment: PracticeAssignment) -> Select:
+    """An assignment's logs, most recent practice first."""
+    return (
+        select(PracticeLog)
+        .where(PracticeLog.assignment_id == assignment.history_root_id)
+        .order_by(
+            PracticeLog.practised_on.desc(), PracticeLog.created_at.desc(), PracticeLog.id.desc()
+        )
+    )
+
+
+def recent_logs(client: Client, limit: int = RECENT_LOGS) -> list[PracticeLog]:
+    """The client's latest logs over all their assignments, newest first."""
+    return list(
+        db.session.scalars(
+            select(PracticeLog)
+            .where(PracticeLog.client_id == client.id)
+            .options(selectinload(PracticeLog.assignment))
+            .order_by(PracticeLog.created_at.desc(), PracticeLog.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def adherence_for(
+    assignments: list[PracticeAssignment], *, today: date, weeks: int = DEFAULT_WEEKS
+) -> dict[int, Adherence]:
+    """Adherence of each assignment by its id, from one grouped query for all of them.
+
+    `today` is the client's date; all assignments are counted in the same weeks.
+    """
+    if not assignments:
+        return {}
+    first = week_starts(today, weeks)[0]
+    last = first + timedelta(weeks=weeks, days=-1)
+    roots = {a.history_root_id for a in assignments}
+    counts: dict[int, dict[date, int]] = defaultdict(dict)
+    rows = db.session.execute(
+        select(PracticeLog.assignment_id, PracticeLog.practised_on, func.count())
+        .where(
+            PracticeLog.assignment_id.in_(roots),
+            PracticeLog.practised_on >= first,
+            PracticeLog.practised_on <= last,
+        )
+        .group_by(PracticeLog.assignment_id, PracticeLog.practised_on)
+    )
+    for root_id, day, count in rows:
+        counts[root_id][day] = count
+    return {
+        a.id: adherence(
+            target_count=a.target_count,
+            period=a.period,
+            starts_on=a.starts_on,
+            ends_on=a.ends_on,
+            counts=counts.get(a.history_root_id, {}),
+            today=today,
+            weeks=weeks,
+        )
+        for a in assignments
+    }
+
+
+def timeline_adherence(entry: PracticeAssignment) -> Adherence:
+    """Adherence for an assignment on a page that shows many entries (the timeline).
+
+    The first call computes it for every assignment the request has loaded, in one
+    grouped query per client, and keeps the results for the rest of the request: the
+    timeline's query count does not grow with the number of assignments on it.
+    """
+    cache: dict[int, Adherence] = g.setdefault("practice_adherence", {})
+    if entry.id not in cache:
+        loaded = [
+            obj
+            for obj in list(db.session.identity_map.values())
+            if isinstance(obj, PracticeAssignment) and obj.id not in cache
+        ]
+        if entry not in loaded:
+            loaded.append(entry)
+        by_client: dict[int, list[PracticeAssignment]] = defaultdict(list)
+        for assignment in loaded:
+            by_client[assignment.client_id].append(assignment)
+        for client_id, group in by_client.items():
+            client = db.session.get(Client, client_id)
+            cache.update(adherence_for(group, today=client_today(client)))
+    return cache[entry.id]
+
+
+@dataclass(frozen=True)
+class PortalPractice:
+    """One active assignment as the portal home shows it."""
+
+    assignment: PracticeAssignment
+    adherence: Adherence
+
+    @property
+    def this_week_count(self) -> int:
+        return self.adherence.this_week.count
+
+    @property
+    def this_week_target(self) -> int | None:
+        return self.adherence.this_week.target
+
+
+def portal_summary(client: Client) -> list[PortalPractice]:
+    """The client's active assignments with this week's count and target (two queries)."""
+    today = client_today(client)
+    active = list(db.session.scalars(assignments_query(client, running_on=today)))
+    weeks = adherence_for(active, today=today)
+    return [PortalPractice(a, weeks[a.id]) for a in active]

@@ -1,0 +1,437 @@
+"""Practice between sessions: assigning, the client's logs, adherence, audit, query bounds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from careteam.audit import AuditEvent
+from careteam.clients import services as client_services
+from careteam.enums import Discipline, PracticePeriod, PracticeStatus, Role, Visibility
+from careteam.errors import UserFacingError
+from careteam.extensions import db
+from careteam.practice import services
+from careteam.practice.adherence import adherence, week_target
+from careteam.practice.models import PracticeAssignment, PracticeLog
+from careteam.practice.rules import REFLECTION_LIMIT, AssignmentFields
+from tests.factories import add_member, make_client, make_provider, make_user
+
+
+def _team(time_zone: str = "UTC"):
+    """A record with a lead, a member, and the client's own portal account."""
+    lead = make_provider(Discipline.THERAPIST)
+    member = make_provider(Discipline.DIETITIAN)
+    record = make_client(lead)
+    add_member(record, member, lead)
+    own = make_user(Role.CLIENT)
+    own.time_zone = time_zone
+    db.session.commit()
+    client_services.link_portal_account(actor=lead, client=record, email=own.email)
+    return lead, member, record, own
+
+
+def _assign(actor, record, **overrides) -> PracticeAssignment:
+    values = {
+        "skill": "Box breathing",
+        "instructions": "Four counts in, hold four, out four, hold four.",
+        "target_count": 1,
+        "period": PracticePeriod.DAY,
+        "starts_on": services.client_today(record) - timedelta(days=21),
+    }
+    values.update(overrides)
+    return services.assign_practice(actor=actor, client=record, fields=AssignmentFields(**values))
+
+
+def _log(own, record, assignment, day: date, rating=None, reflection="") -> PracticeLog:
+    return services.log_practice(
+        actor=own,
+        client=record,
+        assignment=assignment,
+        practised_on=day,
+        rating=rating,
+        reflection=reflection,
+    )
+
+
+def _audits(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+# Assigning.
+
+
+def test_member_assigns_a_practice_that_lands_on_the_timeline(app, client, auth):
+    lead, member, record, _ = _team()
+    auth.login(member.email)
+    response = auth.post(
+        f"/clients/{record.id}/practice/new",
+        {
+            "skill": "Box breathing",
+            "instructions": "**Before** class.",
+            "target_count": "3",
+            "period": "week",
+            "starts_on": (services.client_today(record) - timedelta(days=14)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assignment = db.session.scalars(select(PracticeAssignment)).one()
+    assert response.headers["Location"] == f"/clients/{record.id}/practice/{assignment.id}"
+    assert (assignment.author_id, assignment.visibility) == (member.id, Visibility.CLIENT)
+    assert (assignment.target_count, assignment.period) == (3, "week")
+    assert assignment.status == PracticeStatus.ACTIVE
+    assert _audits("create_practice")[0].object_id == assignment.id
+    page = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert "Box breathing" in page
+    assert "<strong>Before</strong> class." in page
+    assert "0 practices of 3 (0%)" in page
+    tabs = client.get(f"/clients/{record.id}/practice/").get_data(as_text=True)
+    assert 'aria-current="page">Practice</a>' in tabs
+
+
+def test_assign_form_explains_each_problem(app, client, auth):
+    _, member, record, _ = _team()
+    auth.login(member.email)
+    response = auth.post(f"/clients/{record.id}/practice/new", {"period": "day"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Name the skill to practise." in page
+    assert "Enter how many times." in page
+    assert "Enter the date the practice starts." in page
+    response = auth.post(
+        f"/clients/{record.id}/practice/new",
+        {
+            "skill": "Walk",
+            "target_count": "11",
+            "period": "day",
+            "starts_on": "2026-03-10",
+            "ends_on": "2026-03-01",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Enter a number from 1 to 10 a day." in page
+    assert "The end date must be on or after the start date." in page
+    assert db.session.scalar(select(func.count()).select_from(PracticeAssignment)) == 0
+
+
+@pytest.mark.parametrize("who", ["nonmember", "client"])
+def test_only_team_members_assign(app, client, auth, who):
+    lead, _, record, own = _team()
+    user = make_provider() if who == "nonmember" else own
+    if who == "nonmember":
+        make_client(user)
+    auth.login(user.email)
+    assert client.get(f"/clients/{record.id}/practice/new").status_code == 404
+    response = auth.post(
+        f"/clients/{record.id}/practice/new",
+        {"skill": "X", "target_count": "1", "period": "day", "starts_on": "2026-01-10"},
+    )
+    assert response.status_code == 404
+    assert client.get(f"/clients/{record.id}/practice/").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(PracticeAssignment)) == 0
+
+
+# The client logs.
+
+
+def test_client_logs_a_practice_from_the_portal(app, client, auth):
+    lead, _, record, own = _team()
+    assignment = _assign(lead, record)
+    auth.login(own.email)
+    portal = client.get("/portal/practice/").get_data(as_text=True)
+    assert "Box breathing" in portal
+    assert f"/portal/practice/{assignment.id}/log" in portal
+    assert "This week: 0 of 7" in portal
+    form = client.get(f"/portal/practice/{assignment.id}/log").get_data(as_text=True)
+    today = services.client_today(record)
+    assert f'value="{today.isoformat()}"' in form  # the default day is the client's today
+    response = auth.post(
+        f"/portal/practice/{assignment.id}/log",
+        {"practised_on": today.isoformat(), "rating": "4", "reflection": "Calmer after."},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/practice/"
+    log = db.session.scalars(select(PracticeLog)).one()
+    assert (log.assignment_id, log.client_id, log.logged_by_id) == (
+        assignment.id,
+        record.id,
+        own.id,
+    )
+    assert (log.practised_on, log.rating, log.reflection) == (today, 4, "Calmer after.")
+    audit = _audits("log_practice")
+    assert [(a.object_id, a.client_id, a.actor_id) for a in audit] == [(log.id, record.id, own.id)]
+    portal = client.get("/portal/practice/").get_data(as_text=True)
+    assert "This week: 1 of 7" in portal
+    assert "Calmer after." in portal
+    assert "rated 4 of 5" in portal
+    # Logs never flood the timeline: still one entry for the assignment.
+    assert db.session.scalar(select(func.count()).select_from(PracticeAssignment)) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"rating": "6"}, "rating", "Choose a rating from 1 to 5, or none."),
+        ({"rating": "0"}, "rating", "Choose a rating from 1 to 5, or none."),
+        ({"rating": "lots"}, "rating", "Choose a rating from 1 to 5, or none."),
+        ({"days": 1}, "practised_on", "That date is in the future."),
+        ({"days": -30}, "practised_on", "This practice starts on"),
+        ({"practised_on": ""}, "practised_on", "Enter the day you practised."),
+        (
+            {"reflection": "x" * (REFLECTION_LIMIT + 1)},
+            "reflection",
+            f"Keep the reflection to {REFLECTION_LIMIT} characters or fewer.",
+        ),
+    ],
+)
+def test_log_refuses_bad_input_field_by_field(app, client, auth, data, field, message):
+    lead, _, record, own = _team("Pacific/Kiritimati")  # UTC+14: often a day ahead of UTC
+    assignment = _assign(lead, record, starts_on=services.client_today(record) - timedelta(days=7))
+    auth.login(own.email)
+    today = services.client_today(record)
+    form = {"practised_on": (today + timedelta(days=data.pop("days", 0))).isoformat()}
+    form.update(data)
+    response = auth.post(f"/portal/practice/{assignment.id}/log", form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in page
+    assert message in page
+    assert db.session.scalar(select(func.count()).select_from(PracticeLog)) == 0
+
+
+def test_the_clients_today_counts_not_the_servers(app, client, auth):
+    lead, _, record, own = _team("Pacific/Kiritimati")
+    assignment = _assign(lead, record)
+    auth.login(own.email)
+    ahead = services.client_today(record)  # may be tomorrow in UTC: still not the future
+    response = auth.post(f"/portal/practice/{assignment.id}/log", {"practised_on": ahead})
+    assert response.status_code == 302
+    assert db.session.scalars(select(PracticeLog)).one().practised_on == ahead
+
+
+def test_another_clients_assignment_is_not_found(app, client, auth):
+    lead, _, record, _ = _team()
+    assignment = _assign(lead, record)
+    _, _, _, stranger = _team()
+    auth.login(stranger.email)
+    assert client.get(f"/portal/practice/{assignment.id}/log").status_code == 404
+    response = auth.post(
+        f"/portal/practice/{assignment.id}/log",
+        {"practised_on": services.client_today(record).isoformat()},
+    )
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(PracticeLog)) == 0
+
+
+def test_providers_do_not_log_for_the_client(app, client, auth):
+    lead, _, record, _ = _team()
+    assignment = _assign(lead, record)
+    auth.login(lead.email)
+    assert client.get(f"/portal/practice/{assignment.id}/log").status_code == 403
+    assert client.get("/portal/practice/").status_code == 403
+
+
+def test_reflections_are_shown_escaped(app, client, auth):
+    lead, _, record, own = _team()
+    assignment = _assign(lead, record)
+    _log(own, record, assignment, services.client_today(record), reflection="<b>hi</b> & bye")
+    auth.login(lead.email)
+    page = client.get(f"/clients/{record.id}/practice/{assignment.id}").get_data(as_text=True)
+    assert "&lt;b&gt;hi&lt;/b&gt; &amp; bye" in page
+    assert "<b>hi</b>" not in page
+
+
+# Ending and amending.
+
+
+def test_ending_keeps_history_and_refuses_new_logs(app, client, auth):
+    lead, member, record, own = _team()
+    assignment = _assign(lead, record)
+    today = services.client_today(record)
+    _log(own, record, assignment, today - timedelta(days=1), rating=3)
+    auth.login(member.email)  # not the one who assigned it
+    response = auth.post(f"/clients/{record.id}/practice/{assignment.id}/end")
+    assert response.status_code == 302
+    versions = list(db.session.scalars(select(PracticeAssignment).order_by(PracticeAssignment.id)))
+    assert len(versions) == 2
+    old, new = versions
+    assert old.superseded_at is not None and old.status == PracticeStatus.ACTIVE
+    assert (new.status, new.ends_on, new.supersedes_id, new.root_id) == (
+        PracticeStatus.ENDED,
+        today,
+        old.id,
+        old.id,
+    )
+    assert new.author_id == member.id
+    assert response.headers["Location"] == f"/clients/{record.id}/practice/{new.id}"
+    assert [a.object_id for a in _audits("end_practice")] == [old.id]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Ended" in page and "Assign again" in page
+    assert "Logs (1)" in page  # the logs stay with the assignment
+    again = client.get(f"/clients/{record.id}/practice/new?again={new.id}")
+    assert 'value="Box breathing"' in again.get_data(as_text=True)
+    # Ending twice says so, and changes nothing.
+    response = auth.post(f"/clients/{record.id}/practice/{new.id}/end", follow_redirects=True)
+    assert "This assignment has already ended." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PracticeAssignment)) == 2
+
+    auth.logout()
+    auth.login(own.email)
+    portal = client.get("/portal/practice/").get_data(as_text=True)
+    assert "Nothing to practise right now." in portal
+    assert "/practice/" + str(new.id) + "/log" not in portal
+    page = client.get(f"/portal/practice/{new.id}/log")
+    assert page.status_code == 200
+    assert "has ended, so it takes no new logs" in page.get_data(as_text=True)
+    assert "Log this practice" not in page.get_data(as_text=True)
+    # A stale page posting to the first version reaches the ended one.
+    response = auth.post(f"/portal/practice/{old.id}/log", {"practised_on": today.isoformat()})
+    assert response.status_code == 409
+    assert "has ended, so it takes no new logs" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PracticeLog)) == 1
+    with pytest.raises(UserFacingError, match="has ended"):
+        _log(own, record, new, today)
+
+
+def test_the_author_amends_and_the_logs_follow(app, client, auth):
+    lead, member, record, own = _team()
+    assignment = _assign(member, record)
+    today = services.client_today(record)
+    _log(own, record, assignment, today)
+    auth.login(lead.email)
+    response = client.get(f"/clients/{record.id}/practice/{assignment.id}/amend")
+    assert response.status_code == 403
+    auth.logout()
+    auth.login(member.email)
+    form = client.get(f"/clients/{record.id}/practice/{assignment.id}/amend")
+    assert 'value="Box breathing"' in form.get_data(as_text=True)
+    response = auth.post(
+        f"/clients/{record.id}/practice/{assignment.id}/amend",
+        {
+            "skill": "Box breathing",
+            "target_count": "2",
+            "period": "day",
+            "starts_on": assignment.starts_on.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    new = db.session.scalars(
+        select(PracticeAssignment).where(PracticeAssignment.superseded_at.is_(None))
+    ).one()
+    assert (new.target_count, new.root_id, new.status) == (2, assignment.id, "active")
+    page = client.get(f"/clients/{record.id}/practice/{new.id}").get_data(as_text=True)
+    assert "Logs (1)" in page
+    assert "1 practice of 14 (7%)" in page
+    # The old address leads to the newest version.
+    old = client.get(f"/clients/{record.id}/practice/{assignment.id}")
+    assert old.headers["Location"] == f"/clients/{record.id}/practice/{new.id}"
+    # The client logs against the new version; the log still belongs to the assignment.
+    _log(own, record, new, today)
+    assert set(db.session.scalars(select(PracticeLog.assignment_id))) == {assignment.id}
+
+
+# Adherence.
+
+
+def test_adherence_counts_logs_in_monday_to_sunday_weeks():
+    today = date(2026, 3, 11)  # a Wednesday
+    counts = {
+        date(2026, 2, 15): 5,  # Sunday: before the four weeks shown
+        date(2026, 2, 16): 1,  # Monday: the first week shown
+        date(2026, 3, 1): 2,  # Sunday, end of the second week
+        date(2026, 3, 2): 1,  # Monday, the third
+        date(2026, 3, 9): 3,  # this week
+    }
+    result = adherence(
+        target_count=1,
+        period="day",
+        starts_on=date(2026, 1, 1),
+        ends_on=None,
+        counts=counts,
+        today=today,
+    )
+    assert [w.start for w in result.weeks] == [
+        date(2026, 2, 16),
+        date(2026, 2, 23),
+        date(2026, 3, 2),
+        date(2026, 3, 9),
+    ]
+    assert [(w.count, w.target, w.percent) for w in result.weeks] == [
+        (1, 7, 14),
+        (2, 7, 29),
+        (1, 7, 14),
+        (3, 7, 43),
+    ]
+    assert result.this_week.current and not result.weeks[0].current
+    assert result.last_full_week.start == date(2026, 3, 2)
+
+
+def test_adherence_targets_follow_start_end_and_period():
+    monday = date(2026, 3, 2)
+    # Per day, starting on Thursday: four days of that week.
+    assert (
+        week_target(
+            target_count=2, period="day", starts_on=date(2026, 3, 5), ends_on=None, monday=monday
+        )
+        == 8
+    )
+    # Per week, starting on Thursday: 3 * 4/7 rounded up.
+    assert (
+        week_target(
+            target_count=3, period="week", starts_on=date(2026, 3, 5), ends_on=None, monday=monday
+        )
+        == 2
+    )
+    # A full week asks for the per-week target; a week after the end asks nothing.
+    assert (
+        week_target(
+            target_count=3, period="week", starts_on=date(2026, 1, 1), ends_on=None, monday=monday
+        )
+        == 3
+    )
+    assert (
+        week_target(
+            target_count=3,
+            period="week",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 3, 1),
+            monday=monday,
+        )
+        is None
+    )
+    over = adherence(
+        target_count=2,
+        period="week",
+        starts_on=date(2026, 1, 1),
+        ends_on=None,
+        counts={date(2026, 3, 3): 5},
+        today=date(2026, 3, 4),
+        weeks=1,
+    ).this_week
+    assert (over.percent, over.bar, over.text) == (250, 100, "5 practices of 2 (250%)")
+
+
+@pytest.mark.parametrize(
+    ("zone", "this_monday"),
+    [
+        ("Pacific/Auckland", date(2026, 3, 9)),  # already Monday morning there
+        ("America/Los_Angeles", date(2026, 3, 2)),  # still Sunday there
+    ],
+)
+def test_adherence_weeks_are_the_clients_local_weeks(app, zone, this_monday):
+    lead, _, record, own = _team(zone)
+    now = datetime(2026, 3, 8, 18, 30, tzinfo=UTC)  # Sunday evening in UTC
+    today = services.client_today(record, now=now)
+    assert today == (this_monday if zone == "Pacific/Auckland" else date(2026, 3, 8))
+    assignment = _assign(lead, record, starts_on=date(2026, 1, 5))
+    for day in (date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 8)):
+        services.log_practice(
+            actor=own, client=record, assignment=assignment, practised_on=day, today=today
+        )
+    result = services.adherence_for([assignment], today=today)[assignment.id]
+    assert result.this_week.start == this_monday
+    expected_now = 0 if zone == "Pacific/Auckland" else 3
+    assert result.this_week.count == expected_now
+    assert result.weeks[-2].count == 3 - expected_now
