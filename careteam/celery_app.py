@@ -5,7 +5,12 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["careteam.health.tasks", "careteam.digests.tasks", "careteam.alerts.tasks"]
+TASK_MODULES = [
+    "careteam.health.tasks",
+    "careteam.digests.tasks",
+    "careteam.alerts.tasks",
+    "careteam.auth.tasks",
+]
 
 
 def celery_init_app(app: Flask) -> Celery:

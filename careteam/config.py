@@ -52,6 +52,8 @@ class Config:
     DEV_MAILBOX: str | None = None
 
     BASE_URL = "http://127.0.0.1:5000"
+    # A password reset link works once, for this many minutes.
+    PASSWORD_RESET_MAX_AGE_MINUTES = 60
 
     # A worker holds a digest or alert this long while sending it; if it dies, the
     # dispatcher queues the message again once the lease has run out.

@@ -1,12 +1,51 @@
-"""Forms for logging in."""
+"""Forms for logging in, resetting a forgotten password and changing one's password."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from careteam.auth.passwords import StrongPassword
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice; views set password_user_inputs (the person's email, name)."""
+
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(max=1024), StrongPassword()]
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired(),
+            EqualTo("password", message="The two passwords are not the same. Type both again."),
+        ],
+    )
+
+    def check_strength_only(self) -> bool:
+        """Validate the new password alone (the "Check strength" button); True if strong."""
+        return self.password.validate(self)
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=1024)]
+    )

@@ -19,6 +19,10 @@ from zxcvbn import zxcvbn
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 MIN_SCORE = 3
+# zxcvbn's cost grows steeply with length (a random 72-character string takes ~0.7 s, 128
+# characters over a second), so longer passwords are judged by their first and last
+# ESTIMATE_WINDOW characters: one strong stretch of that length is a strong password.
+ESTIMATE_WINDOW = 48
 LABELS = ("too weak", "weak", "fair", "strong", "very strong")
 # Words anyone would try first against this site's accounts.
 SITE_WORDS = ("careteam", "care team", "care", "team")
@@ -57,7 +61,7 @@ class Strength:
 
 def _guessable_words(user_inputs: Iterable[str]) -> list[str]:
     """The person's own details, split as people use them (jane.doe@x.org -> jane, doe)."""
-    words: list[str] = list(SITE_WORDS)
+    words: list[str] = []
     for value in user_inputs:
         if not value:
             continue
@@ -68,14 +72,13 @@ def _guessable_words(user_inputs: Iterable[str]) -> list[str]:
             local = local.replace(separator, " ")
         words.extend(part for part in local.split() if len(part) > 2)
         words.extend(part for part in value.split() if len(part) > 2)
-    return words
+    return [*words, *SITE_WORDS]
 
 
 def strength(password: str, *, user_inputs: Iterable[str] = ()) -> Strength:
     """How guessable a password is, and whether the rules accept it.
 
-    Length is checked first and never runs zxcvbn on more than MAX_PASSWORD_LENGTH
-    characters (its cost grows quickly with length).
+    Length is checked first: zxcvbn never sees more than MAX_PASSWORD_LENGTH characters.
     """
     password = normalize(password)
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -85,9 +88,7 @@ def strength(password: str, *, user_inputs: Iterable[str] = ()) -> Strength:
             message=f"Use at most {MAX_PASSWORD_LENGTH} characters. "
             "Shorten it; a few words are plenty.",
         )
-    result = zxcvbn(
-        password, user_inputs=_guessable_words(user_inputs), max_length=MAX_PASSWORD_LENGTH
-    )
+    result = _estimate(password, _guessable_words(user_inputs))
     score = int(result["score"])
     warning = result["feedback"].get("warning") or ""
     suggestions = tuple(result["feedback"].get("suggestions") or ())
@@ -99,10 +100,10 @@ def strength(password: str, *, user_inputs: Iterable[str] = ()) -> Strength:
             f"This one has {len(password)}. {HOW_TO}",
             suggestions=suggestions,
         )
-    common = "common" in warning.lower()
+    common = _is_common(result)
     if common or score < MIN_SCORE:
         reason = (
-            "This is a common password, one of the first that attackers try."
+            "This is a common password, or close to one: attackers try those first."
             if common
             else "This password would be easy to guess"
             + (f": {warning[0].lower()}{warning[1:]}" if warning else ".")
@@ -114,6 +115,21 @@ def strength(password: str, *, user_inputs: Iterable[str] = ()) -> Strength:
             suggestions=suggestions,
         )
     return Strength(score=score, acceptable=True, suggestions=suggestions)
+
+
+def _is_common(result: dict) -> bool:
+    return "common" in (result["feedback"].get("warning") or "").lower()
+
+
+def _estimate(password: str, words: list[str]) -> dict:
+    """zxcvbn's verdict on the password, or on its best window when it is long."""
+    if len(password) <= ESTIMATE_WINDOW:
+        return zxcvbn(password, user_inputs=words, max_length=ESTIMATE_WINDOW)
+    first = zxcvbn(password[:ESTIMATE_WINDOW], user_inputs=words, max_length=ESTIMATE_WINDOW)
+    if first["score"] >= MIN_SCORE and not _is_common(first):
+        return first
+    last = zxcvbn(password[-ESTIMATE_WINDOW:], user_inputs=words, max_length=ESTIMATE_WINDOW)
+    return last if last["score"] >= MIN_SCORE and not _is_common(last) else first
 
 
 def check_password(password: str, *, user_inputs: Iterable[str] = ()) -> None:

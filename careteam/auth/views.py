@@ -1,15 +1,26 @@
-"""Logging in and out, and sending each role to its home page."""
+"""Logging in and out, sending each role to its home page, and forgotten passwords."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from careteam import audit
-from careteam.auth import services
-from careteam.auth.forms import LoginForm
+from careteam.auth import passwords, reset, services
+from careteam.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
+from careteam.errors import attach_error
 from careteam.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -69,3 +80,65 @@ def logout():
     db.session.commit()
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        reset.request_reset(email=form.email.data)
+        # The same page whether or not the address has an account.
+        return render_template("auth/forgot_sent.html")
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        user = reset.user_for_token(token)
+    except reset.ResetLinkError as error:
+        return _no_referrer(render_template("auth/reset_invalid.html", error=error)), 400
+    form = NewPasswordForm()
+    form.password_user_inputs = (user.email, user.display_name)
+    if request.method == "POST" and passwords.strength_check_requested():
+        status = 200 if form.check_strength_only() else 400
+        return _no_referrer(render_template("auth/reset.html", form=form, token=token)), status
+    if form.validate_on_submit():
+        try:
+            reset.reset_password(token=token, password=form.password.data)
+        except services.AccountError as error:
+            attach_error(form, error)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password was changed and every session was logged out. Log in.", "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return _no_referrer(render_template("auth/reset.html", form=form, token=token)), status
+
+
+def _no_referrer(html: str):
+    """The page's own URL holds the token: never send it on in a Referer header."""
+    response = make_response(html)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/password/strength")
+def password_strength():
+    """The meter's question (static/js/password-meter.js); CSRF header required."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("password"), str):
+        abort(400)
+    inputs = data.get("inputs") or []
+    if not isinstance(inputs, list) or len(inputs) > 5:
+        abort(400)
+    words = [value[:254] for value in inputs if isinstance(value, str)]
+    if current_user.is_authenticated:
+        words += [current_user.email, current_user.display_name]
+    verdict = passwords.strength(data["password"][:1024], user_inputs=words)
+    response = jsonify(verdict.as_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
