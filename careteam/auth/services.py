@@ -204,6 +204,39 @@ def end_session() -> None:
     session.clear()
 
 
+def change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; ends the user's other sessions."""
+    if not verify_password(user, current_password):
+        audit.record(
+            "change_password",
+            object_type="user",
+            object_id=user.id,
+            actor=user,
+            outcome=AuditOutcome.DENIED,
+            detail="wrong current password",
+        )
+        db.session.commit()
+        raise AccountError(
+            "That is not your current password. Type it again.", field="current_password"
+        )
+    check_password_rules(new_password, user_inputs=(user.email, user.display_name))
+    user.password_hash = hash_password(new_password)
+    revoke_other_sessions(user)
+    audit.record("change_password", object_type="user", object_id=user.id, actor=user)
+    db.session.commit()
+
+
+def revoke_other_sessions(user: User) -> None:
+    """End every live session of the user except the one this request belongs to."""
+    token = session.get(SESSION_KEY)
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if token:
+        query = query.where(UserSession.token_hash != _token_hash(token))
+    db.session.execute(query.values(revoked_at=utcnow()))
+
+
 def revoke_all_sessions(user: User) -> None:
     """End every live session of a user (deactivation, password change)."""
     db.session.execute(

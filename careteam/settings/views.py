@@ -6,6 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from careteam.access import Action, require
+from careteam.auth import passwords
+from careteam.auth import services as accounts
+from careteam.auth.forms import ChangePasswordForm
+from careteam.errors import attach_error
 from careteam.settings import services
 from careteam.settings.forms import ProfileForm
 
@@ -30,3 +34,30 @@ def profile():
         return redirect(url_for("settings.profile"))
     status = 400 if request.method == "POST" else 200
     return render_template("settings/profile.html", form=form), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require(Action.CHANGE_PASSWORD)
+def password():
+    form = ChangePasswordForm()
+    form.password_user_inputs = (current_user.email, current_user.display_name)
+    if request.method == "POST" and passwords.strength_check_requested():
+        status = 200 if form.check_strength_only() else 400
+        return render_template("settings/password.html", form=form), status
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                user=current_user,
+                current_password=form.current_password.data,
+                new_password=form.password.data,
+            )
+        except accounts.AccountError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                "Your password was changed. You were logged out on your other devices.",
+                "success",
+            )
+            return redirect(url_for("settings.password"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("settings/password.html", form=form), status
