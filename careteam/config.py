@@ -65,6 +65,12 @@ class Config:
     # Until each user chooses a time zone (digest settings), pages show times in this one.
     DISPLAY_TIMEZONE = "UTC"
 
+    # Invitations: how long a link works after it is sent (a resend starts it again), and
+    # how the email task is published after commit: "thread" (as ALERT_RELAY) or "off",
+    # which leaves it to beat's sweep of unsent invitations.
+    INVITATION_MAX_AGE_HOURS = 72
+    INVITATION_RELAY = "thread"
+
     # Heartbeats older than this make /healthz report the beat as late.
     BEAT_STALE_AFTER = timedelta(minutes=3)
     HEALTH_CHECK_TIMEOUT = 2.0
@@ -119,6 +125,11 @@ class Config:
                 "task": "careteam.drain_alerts",
                 "schedule": 30.0,
                 "options": {"expires": 25},
+            },
+            "sweep-invitations": {
+                "task": "careteam.sweep_invitations",
+                "schedule": 60.0,
+                "options": {"expires": 55},
             },
             "worker-health": {
                 "task": "careteam.health",

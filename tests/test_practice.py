@@ -435,3 +435,45 @@ def test_adherence_weeks_are_the_clients_local_weeks(app, zone, this_monday):
     expected_now = 0 if zone == "Pacific/Auckland" else 3
     assert result.this_week.count == expected_now
     assert result.weeks[-2].count == 3 - expected_now
+
+
+# The migration.
+
+
+@pytest.fixture
+def migrated_app(backend, tmp_path, tmp_root, request):
+    """An app on a database built by the migrations, not by create_all."""
+    from careteam import create_app
+    from tests.conftest import base_config
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'practice-migrated.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"practice_{tmp_path.name}")
+    app = create_app(base_config(url, tmp_root))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migrated_database_takes_practice_entries_and_downgrades(migrated_app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    upgrade(revision="0004")
+    lead = make_provider()
+    record = make_client(lead)
+    upgrade()
+    assignment = _assign(lead, record)  # the entries.kind check now allows "practice"
+    assert db.session.get(PracticeAssignment, assignment.id).kind == "practice"
+    with pytest.raises(Exception, match="ck_entries_kind_valid|CHECK constraint"):
+        db.session.execute(text("UPDATE entries SET kind = 'bogus' WHERE id = :id"), {"id": 1})
+    db.session.rollback()
+    db.session.remove()
+    downgrade(revision="0004")
+    tables = set(inspect(db.engine).get_table_names())
+    assert not {"practice_assignments", "practice_logs"} & tables
+    assert db.session.scalar(text("SELECT count(*) FROM entries WHERE kind = 'practice'")) == 0
+    db.session.remove()
+    upgrade()
