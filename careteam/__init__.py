@@ -82,7 +82,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
     from careteam.invitations.views import bp as invitations_bp
-    from careteam.invitations.views import bp as invitations_bp
     from careteam.medications.views import bp as medications_bp
     from careteam.nutrition.views import bp as nutrition_bp
     from careteam.portal.views import bp as portal_bp
@@ -103,7 +102,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         digests_bp,
         admin_bp,
         health_bp,
-        invitations_bp,
         invitations_bp,
     )
     for blueprint in blueprints:

@@ -9,6 +9,7 @@ TASK_MODULES = [
     "careteam.health.tasks",
     "careteam.digests.tasks",
     "careteam.alerts.tasks",
+    "careteam.invitations.tasks",
     "careteam.auth.tasks",
 ]
 

@@ -10,6 +10,7 @@ from careteam.auth.services import revoke_all_sessions
 from careteam.enums import Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
+from careteam.invitations.services import revoke_for_deactivated_user
 
 
 def users_query(q: str = "", role: str = "") -> Select:
@@ -37,6 +38,8 @@ def set_active(*, actor: User, user: User, active: bool) -> None:
     user.deactivated_at = None if active else utcnow()
     if not active:
         revoke_all_sessions(user)
+        # Their entries stay; invitations to or from them die with the account.
+        revoke_for_deactivated_user(actor=actor, user=user)
     audit.record(
         "activate_user" if active else "deactivate_user",
         object_type="user",

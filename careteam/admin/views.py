@@ -17,6 +17,7 @@ from careteam.clients.forms import ConfirmForm
 from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db
+from careteam.invitations.services import pending_accounts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,7 +34,13 @@ def users():
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    return render_template("admin/users.html", page=page, filters=filters, confirm=ConfirmForm())
+    return render_template(
+        "admin/users.html",
+        page=page,
+        filters=filters,
+        confirm=ConfirmForm(),
+        invitations=pending_accounts(),
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from careteam.clients.forms import (
 from careteam.enums import Discipline, LevelOfCare
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
+from careteam.invitations.services import pending_for_client as pending_invitations
 from careteam.record import services as record_services
 from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
@@ -145,6 +146,8 @@ def team(client_id: int):
     db.session.commit()
     client = services.record_page(access.client)
     roster = services.active_roster(client)
+    can_manage = can(Action.MANAGE_TEAM, access)
+    can_link_portal = can(Action.MANAGE_PORTAL_ACCESS, access)
     return render_template(
         "clients/team.html",
         client=client,
@@ -152,9 +155,11 @@ def team(client_id: int):
         roster=roster,
         coordinator=next((m for m in roster if m.is_lead), None),
         past_members=[m for m in client.members if not m.is_active],
-        can_manage=can(Action.MANAGE_TEAM, access),
+        can_manage=can_manage,
         can_change_level=can(Action.CHANGE_LEVEL_OF_CARE, access),
-        can_link_portal=can(Action.MANAGE_PORTAL_ACCESS, access),
+        can_link_portal=can_link_portal,
+        # Pending invitations are the leads' business (both rights belong to leads).
+        invitations=(pending_invitations(client.id) if can_manage or can_link_portal else []),
         confirm=ConfirmForm(),
         active="team",
     )
