@@ -15,6 +15,7 @@ from careteam.extensions import db, utcnow
 from careteam.goals import demo as goals_demo
 from careteam.medications import demo as medications_demo
 from careteam.nutrition import demo as nutrition_demo
+from careteam.practice import demo as practice_demo
 from careteam.record import demo as record_demo
 from careteam.record import services as record_services
 from careteam.record.models import Entry, LevelOfCareEntry, RecordVisit
@@ -121,6 +122,7 @@ def seed() -> None:
     medications_demo.seed_demo(alex, psychiatrist, [therapist, dietitian])
     goals_demo.seed_demo(alex, therapist, dietitian)
     nutrition_demo.seed_demo(alex, dietitian)
+    practice_demo.seed_demo(alex, therapist, users["alex"])
     record_services.post_note(
         actor=psychiatrist,
         client=sam,

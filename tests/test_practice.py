@@ -514,6 +514,40 @@ def test_practice_pages_queries_do_not_grow_with_assignments(app, client, auth, 
     assert all(f"Skill {i}" in timeline for i in range(6))
 
 
+def test_dropped_adherence_needs_the_assigners_attention(app, client, auth):
+    from careteam.practice.adherence import week_start
+
+    lead, member, record, own = _team()
+    today = services.client_today(record)
+    monday = week_start(today)
+    assignment = _assign(lead, record, starts_on=monday - timedelta(weeks=3))
+    steady = _assign(lead, record, skill="Thought record", starts_on=monday - timedelta(weeks=3))
+    for days in range(14, 7, -1):  # every day of the week before last: 100%
+        _log(own, record, assignment, monday - timedelta(days=days))
+        _log(own, record, steady, monday - timedelta(days=days))
+    for days in (7, 6, 5, 4, 3, 2, 1):
+        _log(own, record, steady, monday - timedelta(days=days))
+    _log(own, record, assignment, monday - timedelta(days=3))  # last full week: 1 of 7
+    auth.login(lead.email)
+    page = client.get("/clients/").get_data(as_text=True)
+    assert "practice adherence dropped last week (1 assignment)" in page
+    auth.logout()
+    auth.login(member.email)  # not theirs to follow up
+    assert "practice adherence dropped" not in client.get("/clients/").get_data(as_text=True)
+
+
+def test_demo_practice_has_weeks_of_logs(app, client, auth):
+    from careteam.practice.demo import LOGS, seed_demo
+
+    lead, _, record, own = _team()
+    assignment = seed_demo(record, lead, own)
+    assert db.session.scalar(select(func.count()).select_from(PracticeLog)) == len(LOGS)
+    auth.login(lead.email)
+    page = client.get(f"/clients/{record.id}/practice/{assignment.id}").get_data(as_text=True)
+    assert f"Logs ({len(LOGS)})" in page
+    assert "It helped." in page
+
+
 # The migration.
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app, g, has_app_context
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import audit
 from careteam.auth.models import User
@@ -258,16 +258,23 @@ def recent_logs(client: Client, limit: int = RECENT_LOGS) -> list[PracticeLog]:
 
 
 def adherence_for(
-    assignments: list[PracticeAssignment], *, today: date, weeks: int = DEFAULT_WEEKS
+    assignments: list[PracticeAssignment],
+    *,
+    today: date | dict[int, date],
+    weeks: int = DEFAULT_WEEKS,
 ) -> dict[int, Adherence]:
     """Adherence of each assignment by its id, from one grouped query for all of them.
 
-    `today` is the client's date; all assignments are counted in the same weeks.
+    `today` is the client's date, or a client id -> date map when the assignments
+    belong to clients in different time zones: each is counted in its client's weeks.
     """
     if not assignments:
         return {}
-    first = week_starts(today, weeks)[0]
-    last = first + timedelta(weeks=weeks, days=-1)
+    todays = {
+        a.client_id: today[a.client_id] if isinstance(today, dict) else today for a in assignments
+    }
+    first = min(week_starts(day, weeks)[0] for day in todays.values())
+    last = max(week_starts(day, 1)[0] + timedelta(days=6) for day in todays.values())
     roots = {a.history_root_id for a in assignments}
     counts: dict[int, dict[date, int]] = defaultdict(dict)
     rows = db.session.execute(
@@ -288,11 +295,41 @@ def adherence_for(
             starts_on=a.starts_on,
             ends_on=a.ends_on,
             counts=counts.get(a.history_root_id, {}),
-            today=today,
+            today=todays[a.client_id],
             weeks=weeks,
         )
         for a in assignments
     }
+
+
+def dropped_adherence(user: User, client_ids) -> dict[int, int]:
+    """Per client, how many of the user's active assignments dropped last week.
+
+    Dropped: the last full week below half its target, after a week at or above it.
+    `client_ids` is a subquery of the clients to look at (the user's teams). Two queries.
+    """
+    assignments = list(
+        db.session.scalars(
+            select(PracticeAssignment)
+            .where(
+                PracticeAssignment.client_id.in_(client_ids),
+                PracticeAssignment.author_id == user.id,
+                PracticeAssignment.superseded_at.is_(None),
+                PracticeAssignment.status == PracticeStatus.ACTIVE,
+            )
+            .options(joinedload(PracticeAssignment.client).joinedload(Client.user))
+        ).unique()
+    )
+    todays = {a.client_id: client_today(a.client) for a in assignments}
+    dropped: dict[int, int] = defaultdict(int)
+    result = adherence_for(assignments, today=todays, weeks=3)
+    for assignment in assignments:
+        before, last, _ = result[assignment.id].weeks
+        if before.percent is None or last.percent is None:
+            continue
+        if before.percent >= 100 and last.percent < 50:
+            dropped[assignment.client_id] += 1
+    return dict(dropped)
 
 
 def timeline_adherence(entry: PracticeAssignment) -> Adherence:

@@ -22,6 +22,7 @@ class Attention:
     urgent: int = 0
     unacknowledged: int = 0
     overdue_goals: int = 0
+    dropped_practice: int = 0  # assignments of mine whose adherence dropped last week
     reasons: list[str] = field(default_factory=list)
 
 
@@ -37,6 +38,7 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
     """Clients with something for this provider to do, most pressing first."""
     from careteam.goals.models import Goal
     from careteam.medications.models import MedicationAck, MedicationChange
+    from careteam.practice.services import dropped_adherence
 
     today = today or date.today()
     mine = _my_memberships(user)
@@ -88,7 +90,8 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
             .group_by(Goal.client_id)
         ).all()
     )
-    ids = set(urgent) | set(unacknowledged) | set(overdue)
+    dropped = dropped_adherence(user, select(mine.c.client_id))
+    ids = set(urgent) | set(unacknowledged) | set(overdue) | set(dropped)
     if not ids:
         return []
     clients = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(ids)))}
@@ -99,6 +102,7 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
             urgent=urgent.get(client_id, 0),
             unacknowledged=unacknowledged.get(client_id, 0),
             overdue_goals=overdue.get(client_id, 0),
+            dropped_practice=dropped.get(client_id, 0),
         )
         if item.urgent:
             item.reasons.append(f"{item.urgent} unread urgent note{'s' * (item.urgent > 1)}")
@@ -108,6 +112,11 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
         if item.overdue_goals:
             n = item.overdue_goals
             item.reasons.append(f"{n} goal{'s' * (n > 1)} of yours past the target date")
+        if item.dropped_practice:
+            n = item.dropped_practice
+            item.reasons.append(
+                f"practice adherence dropped last week ({n} assignment{'s' * (n > 1)})"
+            )
         items.append(item)
     items.sort(key=lambda a: (-a.urgent, -a.unacknowledged, -a.overdue_goals, a.client.full_name))
     return items

@@ -30,6 +30,9 @@ def summary_line(entry: Entry) -> str:
         return _excerpt(f"{entry.goal.title}: {entry.summary}")
     if kind == EntryKind.GOAL_PROGRESS:
         return f"Check-in on {entry.goal.title}"
+    if kind == EntryKind.PRACTICE:
+        verb = "ended" if entry.status == "ended" else "assigned"
+        return f"Practice {verb}: {entry.skill}"
     if kind == EntryKind.LEVEL_OF_CARE:
         return f"Level of care: {entry.change.level_label}"
     if kind == EntryKind.TEAM:
