@@ -618,3 +618,31 @@ def test_the_team_page_queries_do_not_grow_with_invitations(
     large = measure()
     assert "p31@example.com" in client.get(path).get_data(as_text=True)
     assert small == large, (small, large)
+
+
+def test_the_admin_users_page_queries_do_not_grow_with_invitations(
+    client, auth, sink, count_queries
+):
+    admins = [make_user(Role.ADMIN, email=f"admin{n}@example.com") for n in range(3)]
+
+    def invite_many(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            services.invite_provider_account(
+                actor=admins[i % 3], email=f"p{i}@example.com", discipline=Discipline.OTHER
+            )
+
+    invite_many(2, 0)
+    auth.login(admins[0].email)
+
+    def measure() -> int:
+        client.get("/admin/users")
+        with count_queries() as counter:
+            response = client.get("/admin/users")
+        assert response.status_code == 200
+        return counter.count
+
+    small = measure()
+    invite_many(30, 2)
+    large = measure()
+    assert "p31@example.com" in client.get("/admin/users").get_data(as_text=True)
+    assert small == large, (small, large)
