@@ -22,12 +22,14 @@ AMEND_ENDPOINTS = {
     EntryKind.GOAL_PROGRESS: "goals.amend_progress",
     EntryKind.MEDICATION: "medications.amend",
     EntryKind.NUTRITION: "nutrition.amend",
+    EntryKind.PRACTICE: "practice.amend",
 }
 POST_ACTION = {
     EntryKind.NOTE: Action.POST_NOTE,
     EntryKind.GOAL_PROGRESS: Action.POST_GOAL,
     EntryKind.MEDICATION: Action.POST_MEDICATION,
     EntryKind.NUTRITION: Action.POST_NUTRITION,
+    EntryKind.PRACTICE: Action.ASSIGN_PRACTICE,
 }
 
 
