@@ -76,6 +76,7 @@ def base_config(database_url: str, tmp_root: str) -> dict:
         "SERVER_NAME": "careteam.test",
         # No background publishing from web-side tests; integration tests turn it on.
         "ALERT_RELAY": "off",
+        "INVITATION_RELAY": "off",
         "CELERY": {
             "broker_url": f"sqla+sqlite:///{os.path.join(tmp_root, 'broker.sqlite')}",
             "task_ignore_result": True,

@@ -21,12 +21,17 @@ from sqlalchemy.engine import make_url
 
 from careteam.admin.services import set_active
 from careteam.auth.models import User
+from careteam.auth.reset import make_token as make_reset_token
 from careteam.clients import services as client_services
 from careteam.enums import Discipline, GoalDirection, Role
 from careteam.extensions import db
 from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.invitations import services as invitations
+from careteam.invitations.sending import mint_link
 from careteam.links import unsubscribe_token
 from careteam.medications.services import record_change
+from careteam.practice.rules import AssignmentFields
+from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
 from tests.conftest import truncate_all
 from tests.factories import add_member, make_client, make_provider, make_user
@@ -38,67 +43,99 @@ pytestmark = pytest.mark.backends("sqlite")
 ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin", "deact"]
 
 TABLE = """
-endpoint                 method  anon   client  other  nonmem  member  lead  ended  admin  deact
-auth.index               GET     302    302     302    302     302     302   302    302    302
-auth.login               GET     200    302     302    302     302     302   302    302    200
-auth.login               POST    400    302     302    302     302     302   302    302    400
-auth.logout              POST    login  302     302    302     302     302   302    302    login
-clients.dashboard        GET     login  403     403    200     200     200   200    403    login
-clients.new              GET     login  403     403    200     200     200   200    403    login
-clients.new              POST    login  403     403    400     400     400   400    403    login
-clients.show             GET     login  404     404    404     200     200   404    404    login
-clients.team             GET     login  404     404    404     200     200   404    404    login
-record.new_note          GET     login  404     404    404     200     200   404    404    login
-record.new_note          POST    login  404     404    404     400     400   404    404    login
-record.amend_note        GET     login  404     404    404     200     403   404    404    login
-record.amend_note        POST    login  404     404    404     400     403   404    404    login
-record.entry             GET     login  404     404    404     200     200   404    404    login
-goals.index              GET     login  404     404    404     200     200   404    404    login
-goals.new                GET     login  404     404    404     200     200   404    404    login
-goals.new                POST    login  404     404    404     400     400   404    404    login
-goals.show               GET     login  404     404    404     200     200   404    404    login
-goals.edit               GET     login  404     404    404     200     200   404    404    login
-goals.edit               POST    login  404     404    404     400     400   404    404    login
-goals.progress           GET     login  404     404    404     200     200   404    404    login
-goals.progress           POST    login  404     404    404     400     400   404    404    login
-goals.amend_progress     GET     login  404     404    404     200     403   404    404    login
-goals.amend_progress     POST    login  404     404    404     400     403   404    404    login
-medications.index        GET     login  404     404    404     200     200   404    404    login
-medications.new          GET     login  404     404    404     200     403   404    404    login
-medications.new          POST    login  404     404    404     400     403   404    404    login
-medications.amend        GET     login  404     404    404     200     403   404    404    login
-medications.amend        POST    login  404     404    404     400     403   404    404    login
-medications.acknowledge  POST    login  404     404    404     302     302   404    404    login
-nutrition.index          GET     login  404     404    404     200     200   404    404    login
-nutrition.new            GET     login  404     404    404     403     403   404    404    login
-nutrition.new            POST    login  404     404    404     403     403   404    404    login
-nutrition.amend          GET     login  404     404    404     403     403   404    404    login
-nutrition.amend          POST    login  404     404    404     403     403   404    404    login
-clients.add_member       GET     login  404     404    404     403     200   404    404    login
-clients.add_member       POST    login  404     404    404     403     400   404    404    login
-clients.end_member       POST    login  404     404    404     403     302   404    404    login
-clients.make_lead        POST    login  404     404    404     403     302   404    404    login
-clients.level_of_care    GET     login  404     404    404     403     200   404    404    login
-clients.level_of_care    POST    login  404     404    404     403     400   404    404    login
-clients.portal_access    GET     login  404     404    404     403     200   404    404    login
-clients.portal_access    POST    login  404     404    404     403     400   404    404    login
-portal.home              GET     login  200     200    403     403     403   403    403    login
-settings.profile         GET     login  200     200    200     200     200   200    200    login
-settings.profile         POST    login  302     302    302     302     302   302    302    login
-digests.settings         GET     login  200     200    200     200     200   200    200    login
-digests.settings         POST    login  400     400    400     400     400   400    400    login
-digests.preview          GET     login  200     200    200     200     200   200    200    login
-digests.unsubscribe      GET     200    200     200    200     200     200   200    200    200
-digests.unsubscribe_post POST    200    200     200    200     200     200   200    200    200
-admin.users              GET     login  403     403    403     403     403   403    200    login
-admin.new_user           GET     login  403     403    403     403     403   403    200    login
-admin.new_user           POST    login  403     403    403     403     403   403    400    login
-admin.deactivate         POST    login  403     403    403     403     403   403    302    login
-admin.reactivate         POST    login  403     403    403     403     403   403    302    login
-admin.audit_log          GET     login  403     403    403     403     403   403    200    login
-admin.health             GET     login  403     403    403     403     403   403    200    login
-health.healthz           GET     200    200     200    200     200     200   200    200    200
-static                   GET     200    200     200    200     200     200   200    200    200
+endpoint                    method  anon   client  other  nonmem  member  lead  ended  admin  deact
+auth.index                  GET     302    302     302    302     302     302   302    302    302
+auth.login                  GET     200    302     302    302     302     302   302    302    200
+auth.login                  POST    400    302     302    302     302     302   302    302    400
+auth.logout                 POST    login  302     302    302     302     302   302    302    login
+auth.forgot_password        GET     200    200     200    200     200     200   200    200    200
+auth.forgot_password        POST    400    400     400    400     400     400   400    400    400
+auth.reset_password         GET     200    200     200    200     200     200   200    200    200
+auth.reset_password         POST    400    400     400    400     400     400   400    400    400
+auth.password_strength      POST    400    400     400    400     400     400   400    400    400
+clients.dashboard           GET     login  403     403    200     200     200   200    403    login
+clients.new                 GET     login  403     403    200     200     200   200    403    login
+clients.new                 POST    login  403     403    400     400     400   400    403    login
+clients.show                GET     login  404     404    404     200     200   404    404    login
+clients.team                GET     login  404     404    404     200     200   404    404    login
+record.new_note             GET     login  404     404    404     200     200   404    404    login
+record.new_note             POST    login  404     404    404     400     400   404    404    login
+record.amend_note           GET     login  404     404    404     200     403   404    404    login
+record.amend_note           POST    login  404     404    404     400     403   404    404    login
+record.entry                GET     login  404     404    404     200     200   404    404    login
+goals.index                 GET     login  404     404    404     200     200   404    404    login
+goals.new                   GET     login  404     404    404     200     200   404    404    login
+goals.new                   POST    login  404     404    404     400     400   404    404    login
+goals.show                  GET     login  404     404    404     200     200   404    404    login
+goals.edit                  GET     login  404     404    404     200     200   404    404    login
+goals.edit                  POST    login  404     404    404     400     400   404    404    login
+goals.progress              GET     login  404     404    404     200     200   404    404    login
+goals.progress              POST    login  404     404    404     400     400   404    404    login
+goals.amend_progress        GET     login  404     404    404     200     403   404    404    login
+goals.amend_progress        POST    login  404     404    404     400     403   404    404    login
+medications.index           GET     login  404     404    404     200     200   404    404    login
+medications.new             GET     login  404     404    404     200     403   404    404    login
+medications.new             POST    login  404     404    404     400     403   404    404    login
+medications.amend           GET     login  404     404    404     200     403   404    404    login
+medications.amend           POST    login  404     404    404     400     403   404    404    login
+medications.acknowledge     POST    login  404     404    404     302     302   404    404    login
+nutrition.index             GET     login  404     404    404     200     200   404    404    login
+nutrition.new               GET     login  404     404    404     403     403   404    404    login
+nutrition.new               POST    login  404     404    404     403     403   404    404    login
+nutrition.amend             GET     login  404     404    404     403     403   404    404    login
+nutrition.amend             POST    login  404     404    404     403     403   404    404    login
+clients.add_member          GET     login  404     404    404     403     200   404    404    login
+clients.add_member          POST    login  404     404    404     403     400   404    404    login
+clients.end_member          POST    login  404     404    404     403     302   404    404    login
+clients.make_lead           POST    login  404     404    404     403     302   404    404    login
+clients.level_of_care       GET     login  404     404    404     403     200   404    404    login
+clients.level_of_care       POST    login  404     404    404     403     400   404    404    login
+clients.portal_access       GET     login  404     404    404     403     200   404    404    login
+clients.portal_access       POST    login  404     404    404     403     400   404    404    login
+invitations.new_team        GET     login  404     404    404     403     200   404    404    login
+invitations.new_team        POST    login  404     404    404     403     400   404    404    login
+invitations.new_portal      GET     login  404     404    404     403     200   404    404    login
+invitations.new_portal      POST    login  404     404    404     403     400   404    404    login
+invitations.revoke          POST    login  404     404    404     403     302   404    404    login
+invitations.resend          POST    login  404     404    404     403     302   404    404    login
+invitations.accept          GET     200    403     403    403     403     403   403    403    200
+invitations.accept          POST    400    403     403    403     403     403   403    403    400
+practice.index              GET     login  404     404    404     200     200   404    404    login
+practice.new                GET     login  404     404    404     200     200   404    404    login
+practice.new                POST    login  404     404    404     400     400   404    404    login
+practice.show               GET     login  404     404    404     200     200   404    404    login
+practice.amend              GET     login  404     404    404     200     403   404    404    login
+practice.amend              POST    login  404     404    404     400     403   404    404    login
+practice.end                POST    login  404     404    404     302     302   404    404    login
+portal.home                 GET     login  200     200    403     403     403   403    403    login
+portal.goal                 GET     login  200     404    403     403     403   403    403    login
+portal.notes                GET     login  200     200    403     403     403   403    403    login
+portal.access               GET     login  200     200    403     403     403   403    403    login
+practice.portal_index       GET     login  200     200    403     403     403   403    403    login
+practice.log                GET     login  200     404    403     403     403   403    403    login
+practice.log                POST    login  400     404    403     403     403   403    403    login
+settings.profile            GET     login  200     200    200     200     200   200    200    login
+settings.profile            POST    login  302     302    302     302     302   302    302    login
+settings.password           GET     login  200     200    200     200     200   200    200    login
+settings.password           POST    login  400     400    400     400     400   400    400    login
+digests.settings            GET     login  200     200    200     200     200   200    200    login
+digests.settings            POST    login  400     400    400     400     400   400    400    login
+digests.preview             GET     login  200     200    200     200     200   200    200    login
+digests.unsubscribe         GET     200    200     200    200     200     200   200    200    200
+digests.unsubscribe_post    POST    200    200     200    200     200     200   200    200    200
+admin.users                 GET     login  403     403    403     403     403   403    200    login
+admin.new_user              GET     login  403     403    403     403     403   403    200    login
+admin.new_user              POST    login  403     403    403     403     403   403    400    login
+admin.deactivate            POST    login  403     403    403     403     403   403    302    login
+admin.reactivate            POST    login  403     403    403     403     403   403    302    login
+invitations.new_account     GET     login  403     403    403     403     403   403    200    login
+invitations.new_account     POST    login  403     403    403     403     403   403    400    login
+invitations.revoke_account  POST    login  403     403    403     403     403   403    302    login
+invitations.resend_account  POST    login  403     403    403     403     403   403    302    login
+admin.audit_log             GET     login  403     403    403     403     403   403    200    login
+admin.health                GET     login  403     403    403     403     403   403    200    login
+health.healthz              GET     200    200     200    200     200     200   200    200    200
+static                      GET     200    200     200    200     200     200   200    200    200
 """
 
 
@@ -172,6 +209,34 @@ def _world():
         route="oral",
         frequency="once daily",
     )
+    shared_goal = create_goal(
+        actor=lead,
+        client=record,
+        fields=GoalFields(
+            title="Walk daily",
+            measure="Walks a week",
+            unit="walks",
+            baseline=Decimal(1),
+            target=Decimal(5),
+            direction=GoalDirection.UP,
+            target_date=date(2099, 1, 1),
+            owner_id=lead.id,
+            shared_with_client=True,
+        ),
+    )
+    practice = assign_practice(
+        actor=member,
+        client=record,
+        fields=AssignmentFields(
+            skill="Box breathing", target_count=1, period="day", starts_on=date.today()
+        ),
+    )
+    team_invitation = invitations.invite_to_team(
+        actor=lead, client=record, email="invitee@example.com", discipline=Discipline.OTHER
+    )
+    account_invitation = invitations.invite_provider_account(
+        actor=admin, email="newprov@example.com", discipline=Discipline.OTHER
+    )
     elsewhere = make_client(nonmem, name="Elsewhere Client")
     client_services.link_portal_account(actor=nonmem, client=elsewhere, email=other.email)
     users = {
@@ -194,6 +259,17 @@ def _world():
         "entry_id:goals.amend_progress": progress.id,
         "entry_id:medications.amend": medication.id,
         "entry_id:medications.acknowledge": medication.id,
+        "entry_id:practice.show": practice.id,
+        "entry_id:practice.amend": practice.id,
+        "entry_id:practice.end": practice.id,
+        "entry_id:practice.log": practice.id,
+        "goal_id:portal.goal": shared_goal.id,
+        "invitation_id": team_invitation.id,
+        "invitation_id:invitations.revoke_account": account_invitation.id,
+        "invitation_id:invitations.resend_account": account_invitation.id,
+        "token:invitations.accept": mint_link(team_invitation.id),
+        # A reset link for someone who never logs in here (a login retires earlier links).
+        "token:auth.reset_password": make_reset_token(target),
         "filename": "css/app.css",
         # The signed one-click unsubscribe link is its own credential: no login needed.
         "token": unsubscribe_token(target.id),
