@@ -51,6 +51,11 @@ class Client(db.Model):
         return LevelOfCare(self.level_of_care).label
 
     @property
+    def coordinator(self) -> CareTeamMember | None:
+        """The care coordinator: the longest-serving active team lead."""
+        return next((m for m in self.members if m.is_active and m.is_lead), None)
+
+    @property
     def display_name(self) -> str:
         if self.preferred_name and self.preferred_name != self.full_name:
             return f"{self.full_name} ({self.preferred_name})"

@@ -134,6 +134,7 @@ def _posting_rights(access) -> dict[str, bool]:
         "goal": can(Action.POST_GOAL, access),
         "medication": can(Action.POST_MEDICATION, access),
         "nutrition": can(Action.POST_NUTRITION, access),
+        "practice": can(Action.ASSIGN_PRACTICE, access),
     }
 
 
