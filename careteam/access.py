@@ -34,7 +34,7 @@ class Action(StrEnum):
     CREATE_CLIENT = "create_client"
     VIEW_PORTAL = "view_portal"
     EDIT_PROFILE = "edit_profile"
-    CHANGE_PASSWORD = "change_password"
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"

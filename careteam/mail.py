@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable, Iterable
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from flask import current_app
 
@@ -17,6 +17,7 @@ def build_message(*, to: str, subject: str, text: str, html: str | None = None) 
     message["From"] = cfg["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="careteam.localhost")
     if cfg.get("MAIL_REPLY_TO"):
         message["Reply-To"] = cfg["MAIL_REPLY_TO"]

@@ -27,11 +27,13 @@ def _parse(raw: bytes):
 def inbox():
     box = _box()
     messages = []
-    for key in box:
-        msg = _parse(box.get_bytes(key))
-        messages.append((key, msg))
-    messages.sort(key=lambda item: item[1].get("Date", ""), reverse=True)
-    return render_template("devmail/inbox.html", messages=messages[:200])
+    # Maildir keys start with the delivery time: newest first is reverse key order.
+    for key in sorted(box.keys(), reverse=True)[:200]:
+        try:
+            messages.append((key, _parse(box.get_bytes(key))))
+        except (KeyError, FileNotFoundError):
+            continue  # removed since the listing
+    return render_template("devmail/inbox.html", messages=messages)
 
 
 @bp.get("/<key>")
