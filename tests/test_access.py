@@ -76,14 +76,24 @@ def test_admins_and_other_clients_see_no_record(app, role):
         assert not refusal and refusal.status == 404
 
 
-def test_client_sees_only_own_roster(app):
+CLIENT_OWN = {
+    Action.VIEW_ROSTER,
+    Action.VIEW_SHARED_RECORD,
+    Action.VIEW_ACCESS_LOG,
+    Action.LOG_PRACTICE,
+}
+
+
+def test_client_sees_only_the_shared_view_of_their_own_record(app):
     lead = make_provider()
     record = make_client(lead)
     own = make_user(Role.CLIENT)
     services.link_portal_account(actor=lead, client=record, email=own.email)
-    assert decide(own, Action.VIEW_ROSTER, record, None)
-    for action in set(RECORD_ACTIONS) - {Action.VIEW_ROSTER}:
-        assert not decide(own, action, record, None)
+    for action in CLIENT_OWN:
+        assert decide(own, action, record, None)
+    for action in set(RECORD_ACTIONS) - CLIENT_OWN:
+        refusal = decide(own, action, record, None)
+        assert not refusal and refusal.status == 404
 
 
 def test_deactivated_users_are_denied_everything(app):
@@ -100,8 +110,16 @@ def test_deactivated_users_are_denied_everything(app):
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (Role.PROVIDER, {Action.VIEW_DASHBOARD, Action.CREATE_CLIENT, Action.EDIT_PROFILE}),
-        (Role.CLIENT, {Action.VIEW_PORTAL, Action.EDIT_PROFILE}),
+        (
+            Role.PROVIDER,
+            {
+                Action.VIEW_DASHBOARD,
+                Action.CREATE_CLIENT,
+                Action.EDIT_PROFILE,
+                Action.CHANGE_PASSWORD,
+            },
+        ),
+        (Role.CLIENT, {Action.VIEW_PORTAL, Action.EDIT_PROFILE, Action.CHANGE_PASSWORD}),
         (
             Role.ADMIN,
             {
@@ -109,6 +127,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.READ_AUDIT,
                 Action.VIEW_SYSTEM_HEALTH,
                 Action.EDIT_PROFILE,
+                Action.CHANGE_PASSWORD,
             },
         ),
     ],
