@@ -47,6 +47,10 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Login lockout (careteam/auth/throttle.py): consecutive failed attempts since the last
+    # successful login, and until when the account refuses every login.
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     memberships: Mapped[list[CareTeamMember]] = relationship(
         back_populates="provider", foreign_keys="CareTeamMember.provider_id"
