@@ -3,6 +3,7 @@
 from careteam.alerts.models import AlertDelivery, OutboxAlert
 from careteam.audit import AuditEvent
 from careteam.auth.models import User, UserSession
+from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.digests.models import Digest, DigestMute, DigestPreference
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
@@ -38,7 +39,9 @@ __all__ = [
     "PracticeAssignment",
     "PracticeLog",
     "RecordVisit",
+    "RecoveryCode",
     "TeamEntry",
+    "TwoFactorCredential",
     "User",
     "UserSession",
 ]
