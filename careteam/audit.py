@@ -7,7 +7,18 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, Select, String, event, func, select
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from careteam.auth.models import User
@@ -27,6 +38,14 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_client_occurred", "client_id", "occurred_at"),
         Index("ix_audit_events_actor_occurred", "actor_id", "occurred_at"),
         Index("ix_audit_events_occurred", "occurred_at"),
+        # Sealing finds the unsealed tail without scanning the sealed log.
+        Index(
+            "ix_audit_events_unsealed",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
+        CheckConstraint("(seq IS NULL) = (row_hash IS NULL)", name="sealed_together"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,8 +59,51 @@ class AuditEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(10), default=AuditOutcome.ALLOWED)
     # Non-clinical detail such as the role that was refused or the field names changed.
     detail: Mapped[str] = mapped_column(String(255), default="")
+    # The request that caused the event (X-Request-ID), to join the audit log to app logs.
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    # Set once by seal(): the position in the hash chain and the SHA-256 over this row's
+    # content and the previous row's hash. NULL until sealed (see seal()).
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+# PostgreSQL refuses every change but the one-time sealing, whoever sends it, and any
+# DELETE or TRUNCATE. Migration 0007 installs the same SQL; the models install it here
+# too so that test databases built with create_all behave like production.
+PG_APPEND_ONLY_SQL = (
+    """CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- The only change allowed: sealing an unsealed row, its content untouched.
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.seq IS NULL AND OLD.row_hash IS NULL
+           AND NEW.seq IS NOT NULL AND NEW.row_hash IS NOT NULL
+           AND (to_jsonb(NEW) - 'seq' - 'row_hash') = (to_jsonb(OLD) - 'seq' - 'row_hash')
+        THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_events is append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$""",
+    """CREATE TRIGGER audit_events_append_only
+    BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    """CREATE TRIGGER audit_events_no_truncate
+    BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
+)
+
+for _statement in PG_APPEND_ONLY_SQL:
+    event.listen(
+        AuditEvent.__table__,
+        "after_create",
+        DDL(_statement).execute_if(dialect="postgresql"),
+    )
 
 
 @event.listens_for(Session, "before_flush")
