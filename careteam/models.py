@@ -6,6 +6,7 @@ from careteam.auth.models import User, UserSession
 from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.digests.models import Digest, DigestMute, DigestPreference
+from careteam.emergency.models import EmergencyAccess
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
 from careteam.health.models import Heartbeat
 from careteam.invitations.models import Invitation
@@ -23,6 +24,7 @@ __all__ = [
     "Digest",
     "DigestMute",
     "DigestPreference",
+    "EmergencyAccess",
     "Entry",
     "Goal",
     "GoalEvent",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from careteam.enums import AlertStatus, enum_check
 from careteam.extensions import db, utcnow
 from careteam.record.models import Entry
+
+if TYPE_CHECKING:
+    from careteam.emergency.models import EmergencyAccess
 
 
 class OutboxAlert(db.Model):
@@ -19,13 +23,16 @@ class OutboxAlert(db.Model):
     __table_args__ = (Index("ix_outbox_alerts_unprocessed", "processed_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), unique=True)
+    # The entry the team hears about; NULL for an emergency access, which the
+    # EmergencyAccess row (emergency_accesses.alert_id) names instead.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the deliveries for every recipient were created (the fan-out).
     processed_at: Mapped[datetime | None]
 
-    entry: Mapped[Entry] = relationship()
+    entry: Mapped[Entry | None] = relationship()
+    emergency_access: Mapped[EmergencyAccess | None] = relationship(back_populates="alert")
 
 
 class AlertDelivery(db.Model):
