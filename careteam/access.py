@@ -35,6 +35,7 @@ class Action(StrEnum):
     VIEW_PORTAL = "view_portal"
     EDIT_PROFILE = "edit_profile"
     CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret
+    MANAGE_TWO_FACTOR = "manage_two_factor"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"
@@ -61,6 +62,7 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.VIEW_PORTAL: frozenset({Role.CLIENT}),
     Action.EDIT_PROFILE: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.CHANGE_PASSWORD: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
+    Action.MANAGE_TWO_FACTOR: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
