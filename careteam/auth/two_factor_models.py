@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from careteam.extensions import db, utcnow
@@ -18,7 +18,6 @@ class TwoFactorCredential(db.Model):
     """A user's TOTP secret (encrypted), whether it is confirmed, and its replay guard."""
 
     __tablename__ = "two_factor_credentials"
-    __table_args__ = (CheckConstraint("failed_attempts >= 0", name="failed_attempts_valid"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     # A Fernet token (AES-128-CBC + HMAC-SHA256) of the base32 secret; the key is derived
@@ -29,9 +28,7 @@ class TwoFactorCredential(db.Model):
     confirmed_at: Mapped[datetime | None]
     # The last 30-second time step whose code was accepted: an older or equal one is refused.
     last_used_step: Mapped[int | None]
-    # Wrong codes at the second login step since the last success; a lockout follows.
-    failed_attempts: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Wrong codes count towards the account's lockout: careteam/auth/throttle.py, on users.
 
 
 class RecoveryCode(db.Model):

@@ -23,9 +23,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_used_step', sa.Integer(), nullable=True),
-    sa.Column('failed_attempts', sa.Integer(), nullable=False),
-    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint('failed_attempts >= 0', name=op.f('ck_two_factor_credentials_failed_attempts_valid')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_two_factor_credentials_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_two_factor_credentials'))
     )
