@@ -58,13 +58,12 @@ class Config:
     # Two-factor authentication (TOTP): always required for admins; for providers unless
     # this is turned off (CARETEAM_TWO_FACTOR_REQUIRED_FOR_PROVIDERS=false); optional for
     # clients. Secrets are encrypted with a key derived from TWO_FACTOR_ENCRYPTION_KEY, or
-    # from SECRET_KEY when unset (set it to the old SECRET_KEY before rotating that).
+    # from SECRET_KEY when unset (set it to the old SECRET_KEY before rotating that). Wrong
+    # codes count towards the account lockout (LOGIN_LOCKOUT_*).
     TWO_FACTOR_REQUIRED_FOR_PROVIDERS = True
     TWO_FACTOR_ENCRYPTION_KEY: str | None = None
     TWO_FACTOR_ISSUER = "CareTeam"
     TWO_FACTOR_PENDING_SECONDS = 300  # between the password and the code at login
-    TWO_FACTOR_MAX_ATTEMPTS = 5  # wrong codes in a row before a lockout
-    TWO_FACTOR_LOCKOUT_MINUTES = 15
 
     # A worker holds a digest or alert this long while sending it; if it dies, the
     # dispatcher queues the message again once the lease has run out.
