@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.celery_app import celery_init_app
     from careteam.cli import cli
     from careteam.errors import register_error_pages
-    from careteam.extensions import csrf, db, login_manager, migrate
+    from careteam.extensions import csrf, db, limiter, login_manager, migrate
 
     logs.configure(app)
     db.init_app(app)
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -143,9 +144,15 @@ def _finish_config(app: Flask) -> None:
             **cfg["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 15},
         }
-    for key in ("SESSION_IDLE_TIMEOUT", "PERMANENT_SESSION_LIFETIME", "BEAT_STALE_AFTER"):
+    for key in (
+        "SESSION_IDLE_TIMEOUT",
+        "SESSION_IDLE_WARNING",
+        "PERMANENT_SESSION_LIFETIME",
+        "BEAT_STALE_AFTER",
+    ):
         if isinstance(cfg[key], int | float):  # seconds, as environment variables give them
             cfg[key] = timedelta(seconds=cfg[key])
+    _finish_rate_limit_config(cfg)
     celery = cfg["CELERY"]
     if not celery.get("broker_url"):
         if cfg.get("REDIS_URL"):
@@ -170,6 +177,27 @@ def _finish_config(app: Flask) -> None:
             "SECRET_KEY is missing or is the development default. Set SECRET_KEY to a long "
             'random value (python -c "import secrets; print(secrets.token_urlsafe(48))").'
         )
+
+
+def _finish_rate_limit_config(cfg) -> None:
+    """Rate-limit counts go to Redis when REDIS_URL is set, else to this process's memory.
+
+    A Redis that does not answer costs a login at most one short timeout and no retries
+    (Flask-Limiter then lets the request through; see careteam/extensions.py).
+    """
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
+    if cfg["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+")):
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        timeout = float(cfg["RATELIMIT_STORAGE_TIMEOUT"])
+        cfg["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 0),
+            **(cfg.get("RATELIMIT_STORAGE_OPTIONS") or {}),
+        }
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -201,11 +229,13 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from careteam.access import Action
+    from careteam.auth.services import seconds_until_logoff
     from careteam.record.markdown import render as render_markdown
     from careteam.record.summary import client_short_name, summary_line
     from careteam.timefmt import format_date, format_datetime, format_in_zone
 
     app.jinja_env.globals["Action"] = Action
+    app.jinja_env.globals["seconds_until_logoff"] = seconds_until_logoff
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["markdown"] = render_markdown

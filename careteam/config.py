@@ -22,7 +22,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True  # development and tests over plain HTTP turn it off
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # absolute lifetime of a login
-    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)  # a session unused this long ends
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=15)  # a session unused this long ends
+    # Logged-in pages warn this long before the idle logoff (static/js/idle-warning.js).
+    SESSION_IDLE_WARNING = timedelta(minutes=2)
     REMEMBER_COOKIE_DURATION = timedelta(hours=12)  # never set: no remember-me is offered
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -52,6 +54,29 @@ class Config:
     DEV_MAILBOX: str | None = None
 
     BASE_URL = "http://127.0.0.1:5000"
+
+    # Login throttling (careteam/auth/throttle.py). Flask-Limiter reads the RATELIMIT_*
+    # keys it knows; the storage is Redis when REDIS_URL is set, else this process's
+    # memory (create_app fills RATELIMIT_STORAGE_URI in). If Redis fails, logins are not
+    # rate limited for that moment (fail-open, logged) rather than refused for everyone:
+    # the per-account lockout below lives in the database and still holds.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_KEY_PREFIX = "careteam-limits"
+    RATELIMIT_STRATEGY = "fixed-window"
+    # Seconds a Redis storage may take to connect or answer before the request goes on.
+    RATELIMIT_STORAGE_TIMEOUT = 0.5
+    # Limits in Flask-Limiter's notation; several are separated by ";".
+    RATELIMIT_LOGIN_PER_IP = "20 per minute; 100 per hour"
+    RATELIMIT_LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+    RATELIMIT_RESET_REQUEST_PER_IP = "5 per minute; 30 per hour"
+    RATELIMIT_RESET_REQUEST_PER_ACCOUNT = "3 per hour"
+    RATELIMIT_STRENGTH_CHECK_PER_IP = "60 per minute"
+    # Lockout: this many consecutive failed logins lock the account for LOGIN_LOCKOUT_MINUTES;
+    # each further run of failures doubles the lock, up to LOGIN_LOCKOUT_MAX_MINUTES.
+    LOGIN_LOCKOUT_THRESHOLD = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_LOCKOUT_MAX_MINUTES = 24 * 60
     # A password reset link works once, for this many minutes.
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -40,6 +43,10 @@ ERROR_TEXT = {
     404: ("Page not found", "The page does not exist, or you do not have access to it."),
     405: ("That action is not available here", "Go back and use the buttons on the page."),
     413: ("That was too large", "Send less at once and try again."),
+    429: (
+        "Too many attempts",
+        "For your security, this is paused for a while. Wait a few minutes and try again.",
+    ),
     500: (
         "Something went wrong on our side",
         "Nothing you saved before is lost. Try again in a moment.",
@@ -68,6 +75,16 @@ def register_error_pages(app: Flask) -> None:
         )
         return render_template("errors.html", status=400, title=title, advice=advice), 400
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        # Flask-Limiter's own page would show the limit's notation; ours says what to do.
+        wait = _retry_after_seconds(error)
+        log.warning("rate limited", extra={"endpoint": request.endpoint, "status": 429})
+        response = make_response(render(429))
+        response.headers["Retry-After"] = str(wait)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
@@ -81,3 +98,16 @@ def register_error_pages(app: Flask) -> None:
 
         db.session.rollback()
         return render(500)
+
+
+def _retry_after_seconds(error: RateLimitExceeded) -> int:
+    """Seconds until the limit that was hit lets requests through again."""
+    from careteam.extensions import limiter
+
+    try:
+        current = limiter.current_limit
+        if current is not None and current.breached:
+            return max(1, math.ceil(current.reset_at - time.time()))
+    except Exception:  # the storage failed between the hit and this answer
+        log.warning("rate limit reset time unavailable")
+    return max(1, int(error.limit.limit.get_expiry()))

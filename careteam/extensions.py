@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import Flask, current_app, has_app_context
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -61,10 +64,61 @@ class Base(DeclarativeBase):
     )
 
 
+class AppLimiter(Limiter):
+    """Flask-Limiter with the storage, strategy and on/off switch of each app kept apart.
+
+    Flask-Limiter 4 keeps the storage of the app bound last on the extension object, and
+    turns itself off for good once an app has RATELIMIT_ENABLED false. One process may build
+    several apps (tests, the live test server, tools); counts of an app without REDIS_URL
+    must never go to another app's Redis, so each app keeps its own storage and strategy in
+    app.extensions, and RATELIMIT_ENABLED is read from the current app on every request.
+    """
+
+    _STATE = "careteam.limiter"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.request_filter(lambda: not current_app.config.get("RATELIMIT_ENABLED", True))
+
+    def init_app(self, app: Flask) -> None:
+        # Options Flask-Limiter would otherwise accumulate from every app bound so far.
+        self._storage_options = {}
+        # Bind fully even when RATELIMIT_ENABLED is false (Flask-Limiter would skip the app
+        # and stay off): the request filter above reads the switch on every request.
+        enabled = app.config.setdefault("RATELIMIT_ENABLED", True)
+        app.config["RATELIMIT_ENABLED"] = True
+        try:
+            super().init_app(app)
+        finally:
+            app.config["RATELIMIT_ENABLED"] = enabled
+        app.extensions[self._STATE] = (self._storage, self._limiter)
+
+    def _state(self):
+        if has_app_context():
+            return current_app.extensions.get(self._STATE)
+        return None
+
+    @property
+    def storage(self):
+        state = self._state()
+        return state[0] if state else super().storage
+
+    @property
+    def limiter(self):
+        state = self._state()
+        return state[1] if state else super().limiter
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Fail-open (swallow_errors): if the rate-limit storage (Redis) is down, a request is let
+# through and the error logged, rather than every clinician being refused a login during
+# an outage. The per-account lockout (careteam/auth/throttle.py) is in the database and
+# keeps bounding password guessing meanwhile. Short socket timeouts (create_app) keep a
+# dead Redis from holding a login up.
+limiter = AppLimiter(key_func=get_remote_address, swallow_errors=True)
 
 
 @event.listens_for(Engine, "connect")

@@ -76,6 +76,9 @@ def base_config(database_url: str, tmp_root: str) -> dict:
         "SERVER_NAME": "careteam.test",
         # No background publishing from web-side tests; integration tests turn it on.
         "ALERT_RELAY": "off",
+        # Logins from one test address would hit the rate limits; tests/test_throttling.py
+        # switches them on (the lockout, in the database, always applies).
+        "RATELIMIT_ENABLED": False,
         "INVITATION_RELAY": "off",
         "CELERY": {
             "broker_url": f"sqla+sqlite:///{os.path.join(tmp_root, 'broker.sqlite')}",

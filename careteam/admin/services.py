@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 
 from careteam import audit
+from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.auth.services import revoke_all_sessions
 from careteam.enums import Role
@@ -46,4 +47,12 @@ def set_active(*, actor: User, user: User, active: bool) -> None:
         object_id=user.id,
         actor=actor,
     )
+    db.session.commit()
+
+
+def unlock(*, actor: User, user: User) -> None:
+    """Lift a login lockout early and clear the failed attempts (audited)."""
+    if not throttle.is_locked(user) and not user.failed_login_count:
+        raise UserFacingError("Nothing to change: the account is not locked.")
+    throttle.unlock(actor=actor, user=user)
     db.session.commit()

@@ -16,7 +16,7 @@ from careteam.auth.services import create_user
 from careteam.clients.forms import ConfirmForm
 from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
-from careteam.extensions import db
+from careteam.extensions import db, utcnow
 from careteam.invitations.services import pending_accounts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,6 +40,7 @@ def users():
         filters=filters,
         confirm=ConfirmForm(),
         invitations=pending_accounts(),
+        now=utcnow(),
     )
 
 
@@ -92,6 +93,21 @@ def deactivate(user_id: int):
 @require(Action.MANAGE_USERS)
 def reactivate(user_id: int):
     return _set_active(user_id, active=True)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@require(Action.MANAGE_USERS)
+def unlock(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.unlock(actor=current_user, user=user)
+    except UserFacingError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{user.email} was unlocked and can log in again.", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.get("/audit")

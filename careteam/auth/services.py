@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, session
+from flask import current_app, g, session
 from sqlalchemy import select, update
 
 from careteam import audit
-from careteam.auth import passwords
+from careteam.auth import passwords, throttle
 from careteam.auth.models import User, UserSession
 from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.errors import UserFacingError
@@ -97,21 +97,31 @@ def create_user(
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None; audits both outcomes.
+    """The active, unlocked user with these credentials, or None; audits both outcomes.
 
-    An unknown address still costs one hash verification so that timing does not
-    reveal which addresses have accounts.
+    Every refusal takes the same path: an unknown address still costs one hash
+    verification, a locked account is verified too, and each runs the same failure count
+    (throttle.record_failure), so neither timing nor the database work tells unknown,
+    locked and wrong apart. A wrong password counts towards the account's lockout.
     """
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     ok = verify_password(user, password)
-    if user is None or not ok or not user.active:
+    locked = user is not None and throttle.is_locked(user)
+    if user is None or not ok or not user.active or locked:
+        throttle.record_failure(None if ok else user)
+        if locked:
+            detail = "locked"
+        elif user is not None and ok:
+            detail = "inactive"
+        else:
+            detail = "bad credentials"
         audit.record(
             "login",
             object_type="user",
             object_id=user.id if user else None,
             actor=user,
             outcome=AuditOutcome.DENIED,
-            detail="inactive" if (user is not None and ok) else "bad credentials",
+            detail=detail,
         )
         db.session.commit()
         return None
@@ -161,6 +171,8 @@ def start_session(user: User, ip: str = "") -> None:
         )
     )
     user.last_login_at = now
+    # Only a complete login (both steps, where two-factor applies) clears the failures.
+    throttle.record_success(user)
     audit.record("login", object_type="user", object_id=user.id, actor=user)
     db.session.commit()
     session.permanent = True
@@ -184,7 +196,42 @@ def user_for_session(user_id: str) -> User | None:
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
         db.session.commit()
+    g.session_ends_at = _ends_at(row)
     return user
+
+
+def _ends_at(row: UserSession) -> datetime:
+    """When the session ends if nothing happens: idle timeout or absolute lifetime."""
+    return min(row.last_seen_at + current_app.config["SESSION_IDLE_TIMEOUT"], row.expires_at)
+
+
+def keep_alive() -> datetime | None:
+    """The idle warning's "Stay logged in": mark the current session as used now.
+
+    Unlike page views (LAST_SEEN_RESOLUTION), this always writes, so the browser's
+    countdown and the server agree to the second. Returns when the session now ends.
+    """
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    )
+    if row is None:
+        return None
+    row.last_seen_at = utcnow()
+    db.session.commit()
+    return _ends_at(row)
+
+
+def seconds_until_logoff() -> int | None:
+    """Seconds this request's session has left without activity (None when not logged in)."""
+    ends_at = g.get("session_ends_at")
+    return None if ends_at is None else seconds_until(ends_at)
+
+
+def seconds_until(moment: datetime) -> int:
+    return max(0, int((moment - utcnow()).total_seconds()))
 
 
 def _is_live(row: UserSession, now: datetime) -> bool:

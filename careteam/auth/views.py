@@ -18,10 +18,10 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from careteam import audit
-from careteam.auth import passwords, reset, services
+from careteam.auth import passwords, reset, services, throttle
 from careteam.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from careteam.errors import attach_error
-from careteam.extensions import db
+from careteam.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -52,6 +52,10 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(throttle.login_limit_per_ip, methods=["POST"])
+@limiter.limit(
+    throttle.login_limit_per_account, methods=["POST"], key_func=throttle.submitted_account_key
+)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -68,7 +72,9 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     # Missing fields are a bad request; wrong credentials are an ordinary answer.
     status = 400 if any(field.errors for field in form) else 200
-    return render_template("auth/login.html", form=form), status
+    # static/js/idle-warning.js comes here when the idle timeout has ended the session.
+    idle_logoff = request.method == "GET" and request.args.get("reason") == "idle"
+    return render_template("auth/login.html", form=form, idle_logoff=idle_logoff), status
 
 
 @bp.post("/logout")
@@ -82,7 +88,23 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.post("/session/keepalive")
+@login_required
+def keepalive():
+    """The idle warning's "Stay logged in" (static/js/idle-warning.js); CSRF header required."""
+    ends_at = services.keep_alive()
+    response = make_response("", 204)
+    response.headers["Cache-Control"] = "no-store"
+    if ends_at is not None:
+        response.headers["X-Session-Expires-In"] = str(services.seconds_until(ends_at))
+    return response
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(throttle.reset_limit_per_ip, methods=["POST"])
+@limiter.limit(
+    throttle.reset_limit_per_account, methods=["POST"], key_func=throttle.submitted_account_key
+)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -127,6 +149,7 @@ def _no_referrer(html: str):
 
 
 @bp.post("/password/strength")
+@limiter.limit(throttle.strength_limit_per_ip)
 def password_strength():
     """The meter's question (static/js/password-meter.js); CSRF header required."""
     data = request.get_json(silent=True)

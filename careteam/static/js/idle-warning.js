@@ -1,0 +1,161 @@
+// Idle logoff warning. The server ends a session after SESSION_IDLE_TIMEOUT without a
+// request whatever this script does; the script only says so beforehand. <body> carries
+// data-idle-logoff-in (seconds the session has left, from the server), data-idle-warning
+// (how long before the end to warn), data-keepalive-url and data-login-url.
+// Tabs of the same session share their deadline through localStorage, so activity in one
+// tab keeps the others from warning or leaving.
+(function () {
+  "use strict";
+  var STORAGE_KEY = "careteam.idle-deadline";
+  // Go to the login page a little after the server's deadline, when the session is surely over.
+  var MARGIN_MS = 2000;
+
+  var body = document.body;
+  var dialog = document.getElementById("idle-warning");
+  if (!body || !dialog || !body.hasAttribute("data-idle-logoff-in")) {
+    return;
+  }
+  var logoffIn = parseInt(body.getAttribute("data-idle-logoff-in"), 10);
+  var warnMs = parseInt(body.getAttribute("data-idle-warning"), 10) * 1000;
+  var keepaliveUrl = body.getAttribute("data-keepalive-url");
+  var loginUrl = body.getAttribute("data-login-url");
+  if (isNaN(logoffIn) || isNaN(warnMs) || !keepaliveUrl || !loginUrl) {
+    return;
+  }
+  var stay = dialog.querySelector("[data-idle-stay]");
+  var countdown = dialog.querySelector("[data-idle-countdown]");
+  var tokenInput = dialog.querySelector('input[name="csrf_token"]');
+  var deadline = Date.now() + logoffIn * 1000;
+  var returnFocus = null;
+  var leaving = false;
+
+  function readShared() {
+    try {
+      return parseInt(window.localStorage.getItem(STORAGE_KEY), 10) || 0;
+    } catch (e) {
+      return 0;
+    }
+  }
+
+  function share(value) {
+    try {
+      window.localStorage.setItem(STORAGE_KEY, String(value));
+    } catch (e) {
+      // Private mode or storage off: each tab keeps its own deadline.
+    }
+  }
+
+  // Another tab's later deadline is the same session's, seen after more recent activity.
+  function adopt(value) {
+    if (value > deadline) {
+      deadline = value;
+    }
+  }
+
+  function isOpen() {
+    return dialog.hasAttribute("open");
+  }
+
+  function open() {
+    if (isOpen()) {
+      return;
+    }
+    returnFocus = document.activeElement;
+    if (typeof dialog.showModal === "function") {
+      dialog.showModal();
+    } else {
+      dialog.setAttribute("open", "");
+    }
+    if (stay) {
+      stay.focus();
+    }
+  }
+
+  function close() {
+    if (!isOpen()) {
+      return;
+    }
+    if (typeof dialog.close === "function") {
+      dialog.close();
+    } else {
+      dialog.removeAttribute("open");
+    }
+    if (returnFocus && typeof returnFocus.focus === "function") {
+      returnFocus.focus();
+    }
+  }
+
+  function leave() {
+    if (!leaving) {
+      leaving = true;
+      window.location.assign(loginUrl);
+    }
+  }
+
+  function showRemaining(ms) {
+    var seconds = Math.max(0, Math.ceil(ms / 1000));
+    var rest = seconds % 60;
+    if (countdown) {
+      countdown.textContent = Math.floor(seconds / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+    }
+  }
+
+  // A one-second tick rather than long timers: it stays right after the computer sleeps.
+  function tick() {
+    adopt(readShared());
+    var left = deadline - Date.now();
+    if (left <= -MARGIN_MS) {
+      leave();
+    } else if (left <= warnMs) {
+      showRemaining(left);
+      open();
+    } else {
+      close();
+    }
+  }
+
+  function keepAlive() {
+    if (!window.fetch || !tokenInput) {
+      // No fetch: a page load is activity too.
+      window.location.reload();
+      return;
+    }
+    fetch(keepaliveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "X-CSRFToken": tokenInput.value, "Accept": "application/json" }
+    })
+      .then(function (response) {
+        if (response.status !== 204) {
+          leave();
+          return;
+        }
+        var left = parseInt(response.headers.get("X-Session-Expires-In"), 10);
+        deadline = Date.now() + (isNaN(left) ? logoffIn : left) * 1000;
+        share(deadline);
+        close();
+      })
+      .catch(function () {
+        // The network failed: keep the warning up; the server decides in the end.
+      });
+  }
+
+  if (stay) {
+    stay.addEventListener("click", keepAlive);
+  }
+  // Escape closes a modal dialog: take it as "Stay logged in", never as a silent dismissal.
+  dialog.addEventListener("cancel", function (event) {
+    event.preventDefault();
+    keepAlive();
+  });
+  window.addEventListener("storage", function (event) {
+    if (event.key === STORAGE_KEY) {
+      tick();
+    }
+  });
+  adopt(readShared());
+  share(deadline);
+  tick();
+  window.setInterval(tick, 1000);
+})();
