@@ -61,8 +61,9 @@ def test_login_requires_csrf_token(app, client):
 
 
 def test_next_parameter_only_follows_local_paths(app, client, auth):
-    # Not enrolled in two-factor, so the password step itself redirects; that `next` also
-    # survives the code step is checked in tests/test_two_factor.py.
+    # Two-factor off for this provider, so the password step itself redirects; that `next`
+    # also survives the code step is checked in tests/test_two_factor.py.
+    app.config["TWO_FACTOR_REQUIRED_FOR_PROVIDERS"] = False
     user = make_provider(two_factor=False)
     token = auth.token("/login")
     ok = client.post(
