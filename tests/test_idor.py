@@ -15,28 +15,16 @@ test_every_id_route_is_probed, so a new route cannot slip past.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from flask import url_for
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from careteam import create_app
-from careteam.clients import services as client_services
-from careteam.enums import Discipline, GoalDirection, NutritionType, Role, Visibility
-from careteam.extensions import db
-from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.enums import Discipline, Role
 from careteam.invitations import services as invitations
-from careteam.medications.services import record_change
-from careteam.nutrition.services import post_update
-from careteam.practice.rules import AssignmentFields
-from careteam.practice.services import assign_practice, log_practice
-from careteam.record.services import post_note
-from tests.conftest import csrf_from, truncate_all
-from tests.factories import add_member, make_client, make_provider, make_user
+from tests.conftest import truncate_all
+from tests.factories import make_user
+from tests.probe_world import build_team, close_database, row_counts, sqlite_file
 
 # ~300 requests on one snapshot-restored world; the loaders do not depend on the
 # database, and every route runs on PostgreSQL in its feature's tests.
@@ -61,15 +49,20 @@ ENTRY_KIND = {
     "practice.end": "practice",
     "practice.log": "practice",
 }
+NO_KINDS = {"record.entry"}  # shows an entry of any kind
 # Routes without a client id: who probes them, and with which ids.
 GLOBAL_ID_ROUTES = {
     "portal.goal": "client",
     "practice.log": "client",
     "admin.deactivate": "admin",
     "admin.reactivate": "admin",
+    "admin.unlock": "admin",
     "invitations.revoke_account": "admin",
     "invitations.resend_account": "admin",
 }
+# Break-glass: a provider may ask for any record by stating a reason, by design
+# (tests/test_emergency_access.py); the probes only try ids that do not exist.
+BREAK_GLASS = {"emergency.reason", "emergency.end"}
 # A plausible body for every form, so a probe gets past validation if a loader is lax.
 BODY = {
     "body": "Probe note",
@@ -105,147 +98,13 @@ BODY = {
 }
 
 
-def _build_team(tag: str, lead_email: str) -> dict:
-    """One client's record with every kind of content; every string carries the tag."""
-    lead = make_provider(Discipline.PSYCHIATRIST, email=lead_email, name=f"{tag} Lead Doctor")
-    dietitian = make_provider(Discipline.DIETITIAN, name=f"{tag} Diet Person")
-    therapist = make_provider(Discipline.THERAPIST, name=f"{tag} Therapy Person")
-    portal_user = make_user(Role.CLIENT, name=f"{tag} Portal Person")
-    record = make_client(lead, name=f"{tag} Clientname Record")
-    diet_row = add_member(record, dietitian, lead)
-    therapist_row = add_member(record, therapist, lead)
-    client_services.link_portal_account(actor=lead, client=record, email=portal_user.email)
-    note = post_note(
-        actor=lead, client=record, title=f"{tag} note title", body=f"{tag}-team-note-text"
-    )
-    post_note(
-        actor=therapist,
-        client=record,
-        body=f"{tag}-private-note-text",
-        visibility=Visibility.PRIVATE,
-    )
-    post_note(
-        actor=lead, client=record, body=f"{tag}-shared-note-text", visibility=Visibility.CLIENT
-    )
-
-    def goal(title: str, shared: bool):
-        return create_goal(
-            actor=lead,
-            client=record,
-            fields=GoalFields(
-                title=title,
-                measure=f"{tag} measure",
-                unit="hours",
-                baseline=Decimal(5),
-                target=Decimal(7),
-                direction=GoalDirection.UP,
-                target_date=date(2099, 1, 1),
-                owner_id=lead.id,
-                shared_with_client=shared,
-            ),
-        )
-
-    team_goal = goal(f"{tag} team goal", shared=False)
-    shared_goal = goal(f"{tag} shared goal", shared=True)
-    progress = check_in(
-        actor=lead, client=record, goal=shared_goal, measured_on=date.today(), value=Decimal(6)
-    )
-    medication = record_change(
-        actor=lead,
-        client=record,
-        medication=f"{tag}-medication",
-        action="started",
-        effective_date=date.today(),
-        dose=Decimal("50"),
-        unit="mg",
-        route="oral",
-        frequency="once daily",
-        reason=f"{tag} reason",
-    )
-    nutrition = post_update(
-        actor=dietitian,
-        client=record,
-        update_type=NutritionType.WEIGHT,
-        text=f"{tag} weight note",
-        weight_kg=Decimal("47.3"),
-        measured_on=date.today(),
-        blind=True,
-    )
-    practice = assign_practice(
-        actor=lead,
-        client=record,
-        fields=AssignmentFields(
-            skill=f"{tag} breathing",
-            instructions=f"{tag} instructions",
-            target_count=1,
-            period="day",
-            starts_on=date.today(),
-        ),
-    )
-    log_practice(
-        actor=portal_user,
-        client=record,
-        assignment=practice,
-        practised_on=date.today(),
-        reflection=f"{tag}-reflection-text",
-    )
-    invitation = invitations.invite_to_team(
-        actor=lead,
-        client=record,
-        email=f"{tag.lower()}-invitee@example.com",
-        discipline=Discipline.OTHER,
-    )
-    return {
-        "emails": {
-            "lead": lead.email,
-            "dietitian": dietitian.email,
-            "client": portal_user.email,
-        },
-        "ids": {
-            "client_id": record.id,
-            "member_id": diet_row.id,
-            "other_member_id": therapist_row.id,
-            "goal_id": team_goal.id,
-            "shared_goal_id": shared_goal.id,
-            "invitation_id": invitation.id,
-            "user_id": dietitian.id,
-            "note": note.id,
-            "progress": progress.id,
-            "medication": medication.id,
-            "nutrition": nutrition.id,
-            "practice": practice.id,
-        },
-    }
-
-
-def _sqlite_file(app) -> Path:
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    assert url.get_backend_name() == "sqlite" and url.database
-    return Path(url.database)
-
-
-def _close_database() -> None:
-    db.session.remove()
-    db.engine.dispose()
-
-
-def _row_counts() -> dict[str, int]:
-    """Rows per table, except those a request writes by itself (sessions, audit)."""
-    skip = {"user_sessions", "audit_events", "record_visits"}
-    return {
-        table.name: db.session.scalar(select(func.count()).select_from(table))
-        for table in db.metadata.sorted_tables
-        if table.name not in skip
-    }
-
-
 @pytest.fixture(scope="module")
 def world(_shared_app) -> dict:
     """Both teams built once; each case starts from a copy of the database file."""
     with _shared_app.app_context():
         truncate_all()
-        a = _build_team("ALPHA", "alpha-lead@example.com")
-        b = _build_team(MARK, "bravo-lead@example.com")
+        a = build_team("ALPHA", "alpha-lead@example.com")
+        b = build_team(MARK, "bravo-lead@example.com")
         admin = make_user(Role.ADMIN, email="admin@example.com")
         account = invitations.invite_provider_account(
             actor=admin, email="bravo-account@example.com", discipline=Discipline.OTHER
@@ -255,12 +114,12 @@ def world(_shared_app) -> dict:
             "b": b,
             "admin": admin.email,
             "account_invitation": account.id,
-            "counts": _row_counts(),
+            "counts": row_counts(),
         }
-        _close_database()
+        close_database()
     return {
         **snapshot,
-        "bytes": _sqlite_file(_shared_app).read_bytes(),
+        "bytes": sqlite_file(_shared_app).read_bytes(),
     }
 
 
@@ -292,11 +151,13 @@ def _probes() -> list[Probe]:
             if "client_id" in args:
                 prober = "dietitian" if rule.endpoint.startswith("nutrition.") else "lead"
                 cases = ["b", "missing"]
-                if args - {"client_id"}:
+                if rule.endpoint in BREAK_GLASS:
+                    cases = ["missing"]
+                elif args - {"client_id"}:
                     cases += ["a-client-b-object", "b-client-a-object", "a-client-missing"]
-                if args & {"entry_id", "goal_id"} and rule.endpoint != "record.entry":
+                if args & {"entry_id", "goal_id"} and rule.endpoint not in NO_KINDS:
                     cases.append("a-client-wrong-kind")
-                if method == "GET":
+                if method == "GET" and rule.endpoint not in BREAK_GLASS:
                     cases.append("own")  # the control: A's own ids open the page
                 probes += [Probe(rule.endpoint, method, prober, case) for case in cases]
                 probes.append(Probe(rule.endpoint, method, "client", "b"))
@@ -384,27 +245,15 @@ def _ids(probe: Probe, world: dict) -> dict[str, int]:
     raise AssertionError(f"unknown case {probe.case}")
 
 
-def _login(client, email: str) -> str:
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "email": email,
-            "password": "correct horse battery staple",
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-        },
-    )
-    assert response.status_code == 302, f"{email} could not log in"
-    return csrf_from(client.get("/settings/profile").get_data(as_text=True))
-
-
 @pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.id)
-def test_probe(app, client, world, probe):
+def test_probe(app, client, auth, world, probe):
     assert probe.prober != "unknown", f"no prober for {probe.endpoint}: see GLOBAL_ID_ROUTES"
-    _close_database()
-    _sqlite_file(app).write_bytes(world["bytes"])
+    app.config["RATELIMIT_ENABLED"] = False  # ~300 logins; throttling has its own tests
+    close_database()
+    sqlite_file(app).write_bytes(world["bytes"])
     email = world["admin"] if probe.prober == "admin" else world["a"]["emails"][probe.prober]
-    token = _login(client, email)
+    assert auth.login(email).status_code == 302, f"{email} could not log in"
+    token = auth.token()
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == probe.endpoint)
     ids = _ids(probe, world)
     with app.test_request_context():
@@ -417,6 +266,19 @@ def test_probe(app, client, world, probe):
     if probe.case == "own":
         assert response.status_code == 200, f"control: {url} should open for A's {probe.prober}"
         return
-    assert response.status_code == 404, f"{probe.method} {url} as A's {probe.prober}"
+    where = f"{probe.method} {url} as A's {probe.prober}"
+    if response.status_code == 403:
+        # A refusal that does not depend on the ids (a role without the right at all)
+        # discloses nothing: the same request with ids that do not exist is refused alike.
+        with app.test_request_context():
+            nowhere = url_for(probe.endpoint, **dict.fromkeys(rule.arguments, MISSING))
+        again = (
+            client.get(nowhere)
+            if probe.method == "GET"
+            else client.post(nowhere, data={**BODY, "csrf_token": token})
+        )
+        assert again.status_code == 403, f"{where}: 403, but 404 for ids that do not exist"
+    else:
+        assert response.status_code == 404, where
     assert MARK not in body.upper(), f"{probe.method} {url} shows team B's content"
-    assert _row_counts() == world["counts"], f"{probe.method} {url} changed something"
+    assert row_counts() == world["counts"], f"{probe.method} {url} changed something"
