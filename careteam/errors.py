@@ -104,10 +104,11 @@ def _retry_after_seconds(error: RateLimitExceeded) -> int:
     """Seconds until the limit that was hit lets requests through again."""
     from careteam.extensions import limiter
 
+    window = max(1, int(error.limit.limit.get_expiry()))
     try:
         current = limiter.current_limit
         if current is not None and current.breached:
-            return max(1, math.ceil(current.reset_at - time.time()))
+            return min(window, max(1, math.ceil(current.reset_at - time.time())))
     except Exception:  # the storage failed between the hit and this answer
         log.warning("rate limit reset time unavailable")
-    return max(1, int(error.limit.limit.get_expiry()))
+    return window
