@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING
 
-from flask import abort
+from flask import abort, g, request
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from careteam.auth.models import User
     from careteam.clients.models import CareTeamMember, Client
+    from careteam.emergency.services import LiveGrant
 
 
 class Action(StrEnum):
@@ -39,6 +40,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"
+    EMERGENCY_ACCESS = "emergency_access"  # ask for a break-glass grant (then read only)
     # Actions on one client's record.
     VIEW_RECORD = "view_record"
     VIEW_ROSTER = "view_roster"
@@ -66,6 +68,7 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
+    Action.EMERGENCY_ACCESS: frozenset({Role.PROVIDER, Role.ADMIN}),
 }
 
 MEMBER_ACTIONS = frozenset(
@@ -84,6 +87,11 @@ LEAD_ACTIONS = frozenset(
 CLIENT_SELF_ACTIONS = frozenset(
     {Action.VIEW_ROSTER, Action.VIEW_SHARED_RECORD, Action.VIEW_ACCESS_LOG, Action.LOG_PRACTICE}
 )
+# What a live emergency ("break-glass") grant allows a non-member: reading, never writing.
+EMERGENCY_ACTIONS = frozenset({Action.VIEW_RECORD, Action.VIEW_ROSTER})
+# Under a grant, a request that could change something is refused whatever action the view
+# asks for (acknowledging a medication change is a POST that needs only VIEW_RECORD).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -126,11 +134,14 @@ def decide(
     action: Action,
     client: Client,
     membership: CareTeamMember | None,
+    emergency: LiveGrant | None = None,
 ) -> Decision:
     """May this user do an action to this client's record?
 
     `membership` is the user's own membership of the client's team (any status), or
-    None; `active_membership` loads it.
+    None; `membership_of` loads it. `emergency` is the user's live emergency grant for
+    this client, or None; `load_client` loads it (only for a provider who is not an
+    active member, or an admin) and passes only one that has not expired or ended.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return _not_found("not logged in")
@@ -138,9 +149,18 @@ def decide(
         if client.user_id == user.id and action in CLIENT_SELF_ACTIONS:
             return ALLOW
         return _not_found("not the client's own record")
+    is_member = (
+        user.role == Role.PROVIDER
+        and membership is not None
+        and membership.status == MemberStatus.ACTIVE
+    )
+    if not is_member and _grant_covers(emergency, user, client):
+        if action in EMERGENCY_ACTIONS:
+            return ALLOW
+        return _forbidden("emergency access is read-only")
     if user.role != Role.PROVIDER:
         return _not_found(f"role {user.role} sees no clinical record")
-    if membership is None or membership.status != MemberStatus.ACTIVE:
+    if not is_member:
         return _not_found("not an active team member")
     if action in MEMBER_ACTIONS:
         return ALLOW
@@ -155,6 +175,25 @@ def decide(
             return ALLOW
         return _forbidden("dietitians only")
     return _forbidden("not a record action")
+
+
+def _grant_covers(emergency: LiveGrant | None, user: User, client: Client) -> bool:
+    return (
+        emergency is not None
+        and user.role in GLOBAL_RIGHTS[Action.EMERGENCY_ACCESS]
+        and emergency.user_id == user.id
+        and emergency.client_id == client.id
+        and emergency.ended_at is None
+    )
+
+
+def _may_hold_grant(user: User) -> bool:
+    """Only then is the one indexed look-up for a live emergency grant worth making."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role in GLOBAL_RIGHTS[Action.EMERGENCY_ACCESS]
+    )
 
 
 def membership_of(user: User, client_id: int) -> CareTeamMember | None:
@@ -186,10 +225,14 @@ def visible_client_ids(user: User) -> Select:
 
 @dataclass(frozen=True)
 class ClientAccess:
-    """A client record the current user was allowed to reach, with their membership."""
+    """A client record the current user was allowed to reach, with their membership.
+
+    `emergency` is the live break-glass grant the access rests on, if any.
+    """
 
     client: Client
     membership: CareTeamMember | None
+    emergency: LiveGrant | None = None
 
 
 def load_client(client_id: int, action: Action) -> ClientAccess:
@@ -204,7 +247,14 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
         abort(404)
     user = current_user._get_current_object()
     membership = membership_of(user, client_id)
-    decision = decide(user, action, client, membership)
+    emergency = None
+    if _may_hold_grant(user) and (membership is None or membership.status != MemberStatus.ACTIVE):
+        from careteam.emergency.services import live_grant
+
+        emergency = live_grant(user_id=user.id, client_id=client_id)
+    decision = decide(user, action, client, membership, emergency)
+    if decision and emergency is not None and request.method not in READ_METHODS:
+        decision = _forbidden("emergency access is read-only")
     if not decision:
         audit.record(
             str(action),
@@ -216,7 +266,14 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
         )
         db.session.commit()
         abort(decision.status)
-    return ClientAccess(client=client, membership=membership)
+    if emergency is not None:
+        # Record pages show the banner; audit rows of this request are marked "emergency".
+        # Its time is formatted now, while the user is loaded (a commit expires it).
+        from careteam.timefmt import zone_of
+
+        g.emergency_access = emergency
+        g.emergency_until = emergency.expires_at.astimezone(zone_of(user)).strftime("%H:%M")
+    return ClientAccess(client=client, membership=membership, emergency=emergency)
 
 
 def require(action: Action) -> Callable:
@@ -238,4 +295,4 @@ def require(action: Action) -> Callable:
 
 def can(action: Action, access: ClientAccess) -> bool:
     """For templates: may the current user do this to the client already loaded?"""
-    return bool(decide(current_user, action, access.client, access.membership))
+    return bool(decide(current_user, action, access.client, access.membership, access.emergency))

@@ -6,6 +6,7 @@ import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, render_template
 from sqlalchemy import event, or_, select, update
@@ -17,12 +18,15 @@ from careteam.alerts.models import AlertDelivery, OutboxAlert
 from careteam.clients.models import CareTeamMember
 from careteam.digests import schedule
 from careteam.digests.services import MAX_ATTEMPTS, backoff_seconds, preference_for
-from careteam.enums import AlertStatus, EntryKind, MemberStatus
+from careteam.enums import AlertStatus, EntryKind, MemberStatus, Role
 from careteam.extensions import db, utcnow
 from careteam.links import external_url
 from careteam.record.models import Entry
 from careteam.record.summary import client_short_name, summary_line
-from careteam.timefmt import zone_of
+from careteam.timefmt import format_in_zone, zone_of
+
+if TYPE_CHECKING:
+    from careteam.emergency.models import EmergencyAccess
 
 SESSION_KEY = "careteam_new_alerts"
 
@@ -42,6 +46,16 @@ def queue_alert(entry: Entry) -> None:
     alert = OutboxAlert(entry_id=entry.id, client_id=entry.client_id)
     db.session.add(alert)
     db.session.flush()
+    db.session.info.setdefault(SESSION_KEY, []).append(alert.id)
+
+
+def queue_emergency_alert(grant: EmergencyAccess) -> None:
+    """Tell the client's team lead(s) of an emergency access: an outbox row in the grant's
+    own transaction (the caller commits), relayed and drained like every alert."""
+    alert = OutboxAlert(client_id=grant.client_id, entry_id=None)
+    db.session.add(alert)
+    db.session.flush()
+    grant.alert_id = alert.id
     db.session.info.setdefault(SESSION_KEY, []).append(alert.id)
 
 
@@ -78,6 +92,8 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
     alert = db.session.get(OutboxAlert, alert_id)
     if alert is None or alert.processed_at is not None:
         return 0
+    if alert.entry_id is None:
+        return _fan_out_emergency(alert, now)
     entry = alert.entry
     members = db.session.scalars(
         select(CareTeamMember)
@@ -105,6 +121,44 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
         )
         try:
             with db.session.begin_nested():  # rolled back to here if it exists already
+                db.session.add(delivery)
+            created += 1
+        except IntegrityError:
+            pass
+    alert.processed_at = now
+    db.session.commit()
+    return created
+
+
+def _fan_out_emergency(alert: OutboxAlert, now: datetime) -> int:
+    """An emergency access goes to the client's active team lead(s) at once.
+
+    It is a security notice, not a clinical update: neither the alert opt-out nor quiet
+    hours hold it back. A team without an active lead tells every active member.
+    """
+    grant = alert.emergency_access
+    active = db.session.scalars(
+        select(CareTeamMember)
+        .where(
+            CareTeamMember.client_id == alert.client_id,
+            CareTeamMember.status == MemberStatus.ACTIVE,
+        )
+        .options(joinedload(CareTeamMember.provider))
+    ).all()
+    recipients = [m for m in active if m.is_lead] or list(active)
+    created = 0
+    for member in recipients:
+        user = member.provider
+        if not user.active or (grant is not None and user.id == grant.user_id):
+            continue
+        delivery = AlertDelivery(
+            alert_id=alert.id,
+            user_id=user.id,
+            deliver_after=now,
+            message_id=make_msgid(domain="careteam.localhost"),
+        )
+        try:
+            with db.session.begin_nested():
                 db.session.add(delivery)
             created += 1
         except IntegrityError:
@@ -174,6 +228,8 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
     from careteam.auth.models import User
 
     recipient = db.session.get(User, delivery.user_id)
+    if delivery.alert.entry_id is None:
+        return _render_emergency_alert(delivery, recipient)
     entry = delivery.alert.entry
     pref = preference_for(recipient)
     client = entry.client
@@ -191,6 +247,30 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
         subject=f"CareTeam alert: {_alert_title(entry)}",
         text=render_template("email/alert.txt", **context),
         html=render_template("email/alert.html", **context),
+    )
+    message.replace_header("Message-ID", delivery.message_id)
+    return message
+
+
+def _render_emergency_alert(delivery: AlertDelivery, recipient) -> EmailMessage:
+    """Who opened which client's record and when; never the reason (read it in CareTeam)."""
+    grant = delivery.alert.emergency_access
+    opener = grant.user
+    context = {
+        "who": opener.display_name,
+        "role": "administrator"
+        if opener.role == Role.ADMIN
+        else (opener.discipline_label or "provider"),
+        "client_label": client_short_name(grant.client),
+        "when": format_in_zone(grant.created_at, zone_of(recipient)),
+        "until": format_in_zone(grant.expires_at, zone_of(recipient)),
+        "url": external_url("clients.team", client_id=grant.client_id, _anchor="emergency-access"),
+    }
+    message = mail.build_message(
+        to=recipient.email,
+        subject=f"CareTeam: emergency access to {context['client_label']}'s record",
+        text=render_template("email/emergency_access.txt", **context),
+        html=render_template("email/emergency_access.html", **context),
     )
     message.replace_header("Message-ID", delivery.message_id)
     return message

@@ -16,6 +16,7 @@ from careteam.clients.forms import (
     PortalLinkForm,
     SearchForm,
 )
+from careteam.emergency.services import grants_for_client
 from careteam.enums import Discipline, LevelOfCare
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
@@ -143,12 +144,20 @@ def _posting_rights(access) -> dict[str, bool]:
 def team(client_id: int):
     """The care team roster and the level of care with its history."""
     access = load_client(client_id, Action.VIEW_RECORD)
+    can_manage = can(Action.MANAGE_TEAM, access)
+    can_link_portal = can(Action.MANAGE_PORTAL_ACCESS, access)
     audit.record("view_team", object_type="client", object_id=client_id, client_id=client_id)
+    if can_manage:  # leads read who opened the record in an emergency, and why
+        audit.record(
+            "view_emergency_accesses",
+            object_type="client",
+            object_id=client_id,
+            client_id=client_id,
+        )
     db.session.commit()
     client = services.record_page(access.client)
     roster = services.active_roster(client)
-    can_manage = can(Action.MANAGE_TEAM, access)
-    can_link_portal = can(Action.MANAGE_PORTAL_ACCESS, access)
+    emergency_accesses = grants_for_client(client_id) if can_manage else None
     return render_template(
         "clients/team.html",
         client=client,
@@ -162,6 +171,7 @@ def team(client_id: int):
         # Pending invitations are the leads' business (both rights belong to leads).
         invitations=(pending_invitations(client.id) if can_manage or can_link_portal else []),
         confirm=ConfirmForm(),
+        emergency_accesses=emergency_accesses,
         active="team",
     )
 

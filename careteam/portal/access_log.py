@@ -57,6 +57,9 @@ ACTION_WORDS = {
     "end_practice": "ended a practice assignment",
     "view_practice": "looked at a practice assignment",
     "view_practice_logs": "looked at your practice log",
+    "emergency_access_granted": "opened your record in an emergency, giving a reason",
+    "emergency_access_ended": "ended their emergency access",
+    "view_emergency_accesses": "looked at who opened your record in an emergency",
 }
 # Events about a provider's own settings that merely name the client.
 NOT_RECORD_ACCESS = ("mute_client_in_digest", "unmute_client_in_digest")
@@ -80,6 +83,7 @@ class AccessRow:
     role: str  # the discipline, or "Administrator (emergency access)"
     what: str
     is_admin: bool
+    emergency: bool = False  # under an emergency ("break-glass") grant
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,21 @@ class AccessPage:
 def _row(event: AuditEvent) -> AccessRow:
     actor = event.actor
     is_admin = actor.role == Role.ADMIN
+    # Reads under an emergency grant are marked in the audit detail (careteam/emergency).
+    emergency = event.detail.startswith("emergency") or event.action.startswith("emergency_")
+    if is_admin:
+        role = "Administrator (emergency access)"
+    elif emergency:
+        role = f"{actor.discipline_label or 'Provider'} (emergency access)"
+    else:
+        role = actor.discipline_label
     return AccessRow(
         occurred_at=event.occurred_at,
         who=actor.display_name,
-        role="Administrator (emergency access)" if is_admin else actor.discipline_label,
+        role=role,
         what=describe(event.action),
         is_admin=is_admin,
+        emergency=is_admin or emergency,
     )
 
 
