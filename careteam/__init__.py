@@ -78,6 +78,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam import models  # noqa: F401  (every model registered with the metadata)
     from careteam.admin.views import bp as admin_bp
     from careteam.auth.views import bp as auth_bp
+    from careteam.auth.two_factor_views import bp as two_factor_bp
+    from careteam.auth.two_factor_views import enforce_enrolment
     from careteam.clients.views import bp as clients_bp
     from careteam.digests.views import bp as digests_bp
     from careteam.goals.views import bp as goals_bp
@@ -104,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_bp,
         health_bp,
         invitations_bp,
+        two_factor_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -115,6 +118,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     app.cli.add_command(cli)
     _register_request_hooks(app)
+    # After the request id is set: a user who must enrol in two-factor reaches only that.
+    app.before_request(enforce_enrolment)
     _register_template_helpers(app)
     return app
 

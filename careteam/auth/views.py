@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from careteam import audit
-from careteam.auth import passwords, reset, services, throttle
+from careteam.auth import passwords, reset, services, throttle, two_factor_views
 from careteam.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from careteam.errors import attach_error
 from careteam.extensions import db, limiter
@@ -66,10 +66,15 @@ def login():
             # One message whatever went wrong, so addresses cannot be probed.
             form.form_errors.append("Email or password is incorrect.")
         else:
+            next_url = _safe_next(request.args.get("next"))
+            # Enrolled in two-factor: the session starts only after the code.
+            second_step = two_factor_views.begin_second_step(user, next_url)
+            if second_step is not None:
+                return second_step
             services.start_session(user, ip=request.remote_addr or "")
             login_user(user)
             flash(f"Welcome, {user.display_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            return redirect(next_url or home_for(user))
     # Missing fields are a bad request; wrong credentials are an ordinary answer.
     status = 400 if any(field.errors for field in form) else 200
     # static/js/idle-warning.js comes here when the idle timeout has ended the session.
