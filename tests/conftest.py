@@ -12,11 +12,14 @@ import re
 import tempfile
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from careteam import create_app
+from careteam.auth.models import User
+from careteam.auth.two_factor_models import TwoFactorCredential
 from careteam.extensions import db
 from tests import factories
 from tests.services import PostgresServer
@@ -170,11 +173,38 @@ class AuthActions:
         self._client = client
 
     def login(self, email: str, password: str = factories.PASSWORD, follow: bool = False):
+        """Log in; when the password step asks for a two-factor code, enter one."""
         page = self._client.get("/login")
         token = csrf_from(page.get_data(as_text=True))
-        return self._client.post(
+        response = self._client.post(
             "/login",
             data={"email": email, "password": password, "csrf_token": token},
+        )
+        if response.status_code == 302 and response.headers["Location"] == "/login/two-factor":
+            response = self.enter_code(email, follow=follow)
+        elif follow and response.status_code == 302:
+            response = self._client.get(response.headers["Location"], follow_redirects=True)
+        return response
+
+    def enter_code(self, email: str, code: str | None = None, follow: bool = False):
+        """The second login step, with a current code of factories.TOTP_SECRET by default.
+
+        Logging in twice within 30 seconds would reuse a code, which the app refuses as a
+        replay; other tests log in as often as they like, so the helper forgets the last
+        used step first (tests/test_two_factor.py tests the replay guard without it).
+        """
+        if code is None:
+            code = pyotp.TOTP(factories.TOTP_SECRET).now()
+            user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+            credential = db.session.get(TwoFactorCredential, user.id) if user else None
+            if credential is not None:
+                credential.last_used_step = None
+                db.session.commit()
+        page = self._client.get("/login/two-factor")
+        token = csrf_from(page.get_data(as_text=True))
+        return self._client.post(
+            "/login/two-factor",
+            data={"code": code, "csrf_token": token},
             follow_redirects=follow,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
+from careteam.auth import two_factor as two_factor_services
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients import services as clients
@@ -13,6 +14,9 @@ from careteam.enums import Discipline, LevelOfCare, Role
 from careteam.extensions import db
 
 PASSWORD = "correct horse battery staple"
+# Every admin and (by default) every provider is enrolled in two-factor authentication
+# with this secret, so that tests log in through the real second step (conftest's auth).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = itertools.count(1)
 
 
@@ -22,7 +26,9 @@ def make_user(
     email: str | None = None,
     name: str | None = None,
     password: str = PASSWORD,
+    two_factor: bool | None = None,
 ) -> User:
+    """A user; two_factor=None enrols admins and providers (TOTP_SECRET), not clients."""
     n = next(_seq)
     if role == Role.PROVIDER and discipline is None:
         discipline = Discipline.THERAPIST
@@ -33,6 +39,10 @@ def make_user(
         display_name=name or f"{str(role).capitalize()} {n}",
         discipline=discipline,
     )
+    if two_factor is None:
+        two_factor = role in (Role.ADMIN, Role.PROVIDER)
+    if two_factor:
+        two_factor_services.enrol_known_secret(user=user, secret=TOTP_SECRET)
     db.session.commit()
     return user
 
