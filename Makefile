@@ -24,8 +24,9 @@ run: $(STAMP)
 	@echo "  Caught mail:    http://127.0.0.1:5000/dev/mail"
 	@echo "  Stop with Ctrl-C (stops the web app, worker, beat and mail catcher)."
 	@echo ""
-	FLASK_DEBUG=1 CARETEAM_DEV_MAILBOX=instance/mail PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(BIN)/honcho --procfile Procfile.dev start
+	@# Demo only: providers may skip two-factor here (admins never can; see seed-demo's output).
+	FLASK_DEBUG=1 CARETEAM_DEV_MAILBOX=instance/mail CARETEAM_TWO_FACTOR_REQUIRED_FOR_PROVIDERS=false \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
 test: $(STAMP)
 	bash scripts/ensure-test-deps.sh

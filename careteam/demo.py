@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from careteam.auth import two_factor
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients import services as clients
@@ -21,6 +22,9 @@ from careteam.record import services as record_services
 from careteam.record.models import Entry, LevelOfCareEntry, RecordVisit
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start
+# DEMO ONLY, public on purpose: the demo admin's two-factor secret, printed with the logins
+# (admins always need two-factor). seed-demo refuses outside debug mode without a flag.
+DEMO_TOTP_SECRET = "CARETEAMDEMOADMINCARETEAMDEMO234"  # noqa: S105  # nosec B105 - public demo
 
 ACCOUNTS = [
     ("admin@demo.careteam.example", Role.ADMIN, "Morgan Admin", None, ""),
@@ -62,6 +66,7 @@ def seed() -> None:
             discipline=discipline,
             credentials=credentials,
         )
+    two_factor.enrol_known_secret(user=users["admin"], secret=DEMO_TOTP_SECRET)
     therapist, psychiatrist, dietitian = (
         users["therapist"],
         users["psychiatrist"],
@@ -163,4 +168,13 @@ def logins_text() -> str:
     for email, role, name, discipline, _ in ACCOUNTS:
         what = discipline.label.lower() if discipline else role.value
         lines.append(f"  {email:<34} {what:<14} {name}")
+    lines += [
+        "Two-factor (DEMO ONLY - this secret is public; never use the demo in production):",
+        f"  the admin's authenticator key is {DEMO_TOTP_SECRET}; add it to an authenticator",
+        "  app, or print the current code with:",
+        f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\"",
+        "  Providers: optional under `make run`, which sets",
+        "  CARETEAM_TWO_FACTOR_REQUIRED_FOR_PROVIDERS=false; elsewhere they set it up at their",
+        "  first login. Clients: optional.",
+    ]
     return "\n".join(lines)
