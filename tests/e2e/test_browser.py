@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
 from careteam.enums import Discipline
-from tests.factories import PASSWORD, make_client, make_provider
+from tests.e2e.two_factor import enter_code_if_asked
+from tests.factories import PASSWORD, TOTP_SECRET, make_client, make_provider
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +27,7 @@ def log_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    enter_code_if_asked(page, email)
     expect(page).to_have_url(f"{base}/clients/")
     expect(page.get_by_role("heading", level=1, name="My clients")).to_be_visible()
 
@@ -168,6 +171,16 @@ def test_login_form_is_reachable_and_usable_with_the_keyboard(
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Log in")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    # The two-factor step, by keyboard too: the code field, then Enter submits.
+    expect(page).to_have_url(f"{base}/login/two-factor")
+    for _ in range(8):
+        if _focused_id(page) == "code":
+            break
+        page.keyboard.press("Tab")
+    expect(page.get_by_label("Code")).to_be_focused()
+    page.keyboard.type(pyotp.TOTP(TOTP_SECRET).now())
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(f"{base}/clients/")

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from careteam.enums import Discipline, MedicationAction
 from careteam.medications import services
+from tests.e2e.two_factor import enter_code_if_asked
 from tests.factories import PASSWORD, add_member, make_client, make_provider
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +26,7 @@ def log_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    enter_code_if_asked(page, email)
     expect(page).to_have_url(f"{base}/clients/")
 
 
