@@ -82,6 +82,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.auth.two_factor_views import enforce_enrolment
     from careteam.clients.views import bp as clients_bp
     from careteam.digests.views import bp as digests_bp
+    from careteam.emergency.views import admin_bp as emergency_admin_bp
+    from careteam.emergency.views import bp as emergency_bp
     from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
     from careteam.invitations.views import bp as invitations_bp
@@ -107,6 +109,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health_bp,
         invitations_bp,
         two_factor_bp,
+        emergency_bp,
+        emergency_admin_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
