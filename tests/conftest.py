@@ -209,8 +209,24 @@ class AuthActions:
         )
 
     def token(self, path: str = "/settings/profile") -> str:
-        """A CSRF token valid for the current session."""
-        return csrf_from(self._client.get(path).get_data(as_text=True))
+        """A CSRF token valid for the current session (redirects followed: a user who must
+        set up two-factor first is sent to a page that has one too)."""
+        return csrf_from(self._client.get(path, follow_redirects=True).get_data(as_text=True))
+
+    def enrol(self) -> list[str]:
+        """Set up two-factor for the logged-in user through the settings page, as a new
+        provider must before anything else; returns the recovery codes shown."""
+        page = self._client.get("/settings/two-factor").get_data(as_text=True)
+        secret = re.search(r'class="secret-key"><code>([A-Z2-7]+)</code>', page)
+        assert secret, "no two-factor enrolment on the page"
+        code = pyotp.TOTP(secret.group(1)).now()
+        done = self._client.post(
+            "/settings/two-factor", data={"code": code, "csrf_token": csrf_from(page)}
+        )
+        assert done.status_code == 200, "two-factor enrolment refused"
+        return re.findall(
+            r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code>", done.get_data(as_text=True)
+        )
 
     def post(self, path: str, data: dict | None = None, **kwargs):
         """POST a form with the session's CSRF token added."""

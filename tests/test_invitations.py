@@ -154,6 +154,9 @@ def test_a_new_provider_accepts_and_lands_on_the_clients_page(client, auth, sink
     response = sign_up(client, path)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/clients/{record.id}"
+    # A new provider sets up two-factor before anything else (the production default).
+    assert client.get(f"/clients/{record.id}").headers["Location"] == "/settings/two-factor"
+    auth.enrol()
     page = client.get(f"/clients/{record.id}")
     assert page.status_code == 200 and CLIENT_NAME in page.get_data(as_text=True)
 
@@ -237,6 +240,8 @@ def test_the_login_link_comes_back_to_the_invitation(client, auth, sink, lead, r
         f"/login?next={path}",
         data={"email": "paul@example.com", "password": PASSWORD, "csrf_token": token},
     )
+    assert response.headers["Location"] == "/login/two-factor"  # `next` waits for the code
+    response = auth.enter_code("paul@example.com")
     assert response.headers["Location"] == path
 
 
@@ -463,6 +468,7 @@ def test_an_admin_invites_a_provider_without_a_team(client, auth, sink):
     user = db.session.scalars(select(User).where(User.email == "np@example.com")).one()
     assert (user.role, user.discipline) == ("provider", "nurse_practitioner")
     assert count(CareTeamMember) == 0
+    auth.enrol()  # providers set up two-factor first
     assert client.get("/clients/").status_code == 200
 
 
