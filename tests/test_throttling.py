@@ -382,3 +382,31 @@ def test_unlock_needs_the_csrf_token(app, client, auth):
     target = make_user(Role.CLIENT)
     auth.login(make_user(Role.ADMIN).email)
     assert client.post(f"/admin/users/{target.id}/unlock").status_code == 400
+
+
+def test_a_password_reset_lifts_the_lock(app, client):
+    """The owner proves they read the account's email; the guessed password is gone."""
+    from careteam.auth.reset import make_token
+
+    app.config["LOGIN_LOCKOUT_THRESHOLD"] = 3
+    user = make_user(Role.CLIENT, email="dana@example.com")
+    for _ in range(3):
+        post_login(client, user.email)
+    db.session.expire_all()
+    assert throttle.is_locked(db.session.get(User, user.id))
+    token = make_token(db.session.get(User, user.id))
+    page = client.get(f"/password/reset/{token}")
+    new_password = "quiet harbour lantern 58"
+    response = client.post(
+        f"/password/reset/{token}",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "password": new_password,
+            "confirm": new_password,
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert not throttle.is_locked(user) and user.failed_login_count == 0
+    assert post_login(client, user.email, password=new_password).status_code == 302

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from careteam import audit, mail
 from careteam.audit import AuditEvent
+from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.auth.services import (
     check_password_rules,
@@ -195,6 +196,9 @@ def reset_password(*, token: str, password: str) -> User:
     user = user_for_token(token)
     check_password_rules(password, user_inputs=(user.email, user.display_name))
     user.password_hash = hash_password(password)
+    # Whoever guessed at the old password locked it out; the owner has just proved they
+    # read the account's email, and the guessed password no longer exists.
+    throttle.record_success(user)
     revoke_all_sessions(user)
     audit.record("password_reset", object_type="user", object_id=user.id, actor=user)
     db.session.commit()
