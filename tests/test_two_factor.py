@@ -226,15 +226,36 @@ def test_admin_without_two_factor_can_only_enrol_until_enrolled(app, client, aut
     assert "Your account needs two-factor authentication" in page
     enrol_through_pages(client, auth)
     assert client.get("/admin/users").status_code == 200
-    # Admins cannot turn it off.
+    # Admins cannot turn it off; a wrong code does not even reset it.
     status = client.get("/settings/two-factor").get_data(as_text=True)
-    assert "must keep two-factor authentication on" in status
+    assert "must keep two-factor authentication on" in status and "Turn off" not in status
     refused = client.post(
         "/settings/two-factor/disable",
         data={"disable-code": "000000", "csrf_token": auth.token("/settings/two-factor")},
     )
     assert refused.status_code == 400
     assert db.session.get(TwoFactorCredential, admin.id).confirmed_at is not None
+
+
+def test_an_admin_who_lost_the_phone_sets_up_again_with_a_recovery_code(app, client, auth):
+    admin = make_user(Role.ADMIN, two_factor=False)
+    auth.login(admin.email)
+    old_secret, codes = enrol_through_pages(client, auth)
+    auth.logout()
+    password_step(client, admin.email)
+    assert code_step(client, codes[0]).status_code == 302  # no phone: a recovery code
+    reset = client.post(
+        "/settings/two-factor/disable",
+        data={"disable-code": codes[1], "csrf_token": auth.token("/settings/two-factor")},
+    )
+    assert reset.headers["Location"] == "/settings/two-factor"
+    assert audit_rows("reset_two_factor", AuditOutcome.ALLOWED)
+    # Held on the enrolment page until a new phone is set up; the old codes are gone.
+    assert client.get("/admin/users").headers["Location"] == "/settings/two-factor"
+    assert db.session.scalar(select(RecoveryCode.id)) is None
+    new_secret, _ = enrol_through_pages(client, auth)
+    assert new_secret != old_secret
+    assert client.get("/admin/users").status_code == 200
 
 
 def test_the_enrolment_guard_lets_logout_through(app, client, auth):

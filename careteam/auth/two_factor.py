@@ -195,14 +195,23 @@ def regenerate_recovery_codes(*, user: User, code: str) -> list[str]:
 
 
 def disable(*, user: User, code: str) -> None:
-    """Turn two-factor authentication off, if the policy allows it, after a current code."""
-    if required_for(user):
-        raise TwoFactorError("Your account must keep two-factor authentication on.")
+    """Turn two-factor off after a current code or a recovery code.
+
+    For a user the policy requires it of, this is "set up again" (a new phone): the
+    enrolment guard then holds them on the enrolment page until they have enrolled anew.
+    """
     credential = _confirmed(user)
-    _check_totp_or_fail(user, credential, code, action="disable_two_factor")
+    action = "reset_two_factor" if required_for(user) else "disable_two_factor"
+    normalized = _normalize(code)
+    if len(normalized) == DIGITS and normalized.isdigit():
+        _check_totp_or_fail(user, credential, normalized, action=action)
+    else:
+        _refuse_if_locked(user, action=action)
+        if not _use_recovery_code(user, normalized):
+            _fail(user, action=action, detail="wrong recovery code")
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.delete(credential)
-    audit.record("disable_two_factor", object_type="user", object_id=user.id, actor=user)
+    audit.record(action, object_type="user", object_id=user.id, actor=user)
     db.session.commit()
 
 

@@ -22,6 +22,16 @@ class AppCodeForm(FlaskForm):
     )
 
 
+class ResetCodeForm(FlaskForm):
+    """Turning off or setting up again: an app code, or a recovery code if the phone is lost."""
+
+    code = StringField(
+        "Code from your app, or a recovery code",
+        filters=[_strip],
+        validators=[DataRequired(message="Enter a code."), Length(max=64)],
+    )
+
+
 class LoginCodeForm(FlaskForm):
     """The second login step: an app code or a recovery code."""
 

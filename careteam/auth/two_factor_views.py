@@ -23,7 +23,7 @@ from flask_login import current_user, login_user
 from careteam.access import Action, require
 from careteam.auth import services, throttle, two_factor
 from careteam.auth.models import User
-from careteam.auth.two_factor_forms import AppCodeForm, LoginCodeForm
+from careteam.auth.two_factor_forms import AppCodeForm, LoginCodeForm, ResetCodeForm
 from careteam.errors import attach_error
 from careteam.extensions import db, limiter
 
@@ -144,7 +144,7 @@ def settings():
         if request.method == "POST":  # a second enrolment form, sent from a stale page
             regenerate_form.form_errors.append("Two-factor authentication is already on.")
             status = 400
-        return _status_page(regenerate_form, AppCodeForm(prefix="disable"), status=status)
+        return _status_page(regenerate_form, ResetCodeForm(prefix="disable"), status=status)
     form = AppCodeForm()
     if form.validate_on_submit():
         try:
@@ -180,7 +180,7 @@ def regenerate_codes():
         else:
             flash("New recovery codes were made; the old ones no longer work.", "success")
             return _codes_page(codes)
-    return _status_page(form, AppCodeForm(prefix="disable"), status=400)
+    return _status_page(form, ResetCodeForm(prefix="disable"), status=400)
 
 
 @bp.post("/settings/two-factor/disable")
@@ -188,7 +188,7 @@ def regenerate_codes():
 def disable():
     if not two_factor.is_enrolled(current_user):
         abort(400)
-    form = AppCodeForm(prefix="disable")
+    form = ResetCodeForm(prefix="disable")
     if form.validate_on_submit():
         try:
             two_factor.disable(user=current_user, code=form.code.data)
@@ -196,12 +196,15 @@ def disable():
             attach_error(form, error)
         else:
             session.pop(VERIFIED_KEY, None)
-            flash("Two-factor authentication is off.", "success")
+            if two_factor.required_for(current_user):
+                flash("Your two-factor authentication was reset. Set it up again now.", "success")
+            else:
+                flash("Two-factor authentication is off.", "success")
             return redirect(url_for("two_factor.settings"))
     return _status_page(AppCodeForm(), form, status=400)
 
 
-def _status_page(regenerate_form: AppCodeForm, disable_form: AppCodeForm, status: int = 200):
+def _status_page(regenerate_form: AppCodeForm, disable_form: ResetCodeForm, status: int = 200):
     page = render_template(
         "settings/two_factor.html",
         regenerate_form=regenerate_form,
