@@ -117,10 +117,19 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.CREATE_CLIENT,
                 Action.EDIT_PROFILE,
                 Action.CHANGE_PASSWORD,
+                Action.MANAGE_TWO_FACTOR,
                 Action.EMERGENCY_ACCESS,
             },
         ),
-        (Role.CLIENT, {Action.VIEW_PORTAL, Action.EDIT_PROFILE, Action.CHANGE_PASSWORD}),
+        (
+            Role.CLIENT,
+            {
+                Action.VIEW_PORTAL,
+                Action.EDIT_PROFILE,
+                Action.CHANGE_PASSWORD,
+                Action.MANAGE_TWO_FACTOR,
+            },
+        ),
         (
             Role.ADMIN,
             {
@@ -129,6 +138,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.VIEW_SYSTEM_HEALTH,
                 Action.EDIT_PROFILE,
                 Action.CHANGE_PASSWORD,
+                Action.MANAGE_TWO_FACTOR,
                 Action.EMERGENCY_ACCESS,
             },
         ),
