@@ -48,13 +48,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # As in Flask's tutorial: the instance folder holds the default SQLite files.
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from careteam import logs
+    from careteam import input_guard, logs
     from careteam.celery_app import celery_init_app
     from careteam.cli import cli
     from careteam.errors import register_error_pages
     from careteam.extensions import csrf, db, limiter, login_manager, migrate
 
     logs.configure(app)
+    input_guard.init_app(app)  # before blueprints: it installs the id converter
     db.init_app(app)
     migrate.init_app(
         app,

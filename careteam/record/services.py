@@ -171,6 +171,8 @@ class Cursor:
             created_at = datetime.fromisoformat(stamp)
             if created_at.tzinfo is None:
                 return None
+            if not 0 < int(entry_id) <= 2**31 - 1:  # no id is larger; SQLite would overflow
+                return None
             return cls(created_at, int(entry_id))
         except (ValueError, UnicodeDecodeError):
             return None
