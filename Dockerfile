@@ -37,5 +37,7 @@ USER careteam:careteam
 EXPOSE 8000
 
 # Worker processes for gunicorn; heartbeat files on tmpfs, as gunicorn's docs advise for
-# containers. The worker and beat services override this command.
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--error-logfile", "-"]
+# containers. The worker and beat services override this command. The access log has no
+# path, query or referrer (reset, invitation and unsubscribe links carry tokens in their
+# path; searches carry names): the request id joins it to the app's JSON line (endpoint).
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s %(m)s %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s", "--error-logfile", "-"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -48,6 +49,29 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(event, ensure_ascii=False)
 
 
+# Links whose last path segment is a credential (reset, invitation, unsubscribe).
+TOKEN_PATH = re.compile(r"(?:(?<=\s)|^)(/(?:password/reset|invitations|unsubscribe)/)[^\s?/\"]+")
+
+
+class RequestLineFilter(logging.Filter):
+    """Strip tokens and query strings from the development server's request lines.
+
+    Werkzeug logs `"GET /password/reset/<token>?q=... HTTP/1.1" 200 -` for every request;
+    query strings may hold names typed into a search.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_PATH.sub(r"\1[token]", re.sub(r"\?\S*", "?[query]", arg))
+                if isinstance(arg, str)
+                else arg
+                for arg in record.args
+            )
+        record.msg = TOKEN_PATH.sub(r"\1[token]", str(record.msg))
+        return True
+
+
 def configure(app: Flask) -> None:
     """Send the app's logs to stderr as JSON lines and log one line per request."""
     handler = logging.StreamHandler(sys.stderr)
@@ -60,6 +84,9 @@ def configure(app: Flask) -> None:
     logger.propagate = False
     app.logger.handlers = logger.handlers[:]
     app.logger.propagate = False
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RequestLineFilter) for f in werkzeug.filters):
+        werkzeug.addFilter(RequestLineFilter())
 
     access = logging.getLogger("careteam.request")
 
