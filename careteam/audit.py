@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import (
     DDL,
@@ -16,10 +16,18 @@ from sqlalchemy import (
     String,
     event,
     func,
+    inspect,
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 from careteam.auth.models import User
 from careteam.enums import AuditOutcome, enum_check
@@ -63,8 +71,8 @@ class AuditEvent(db.Model):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     # Set once by seal(): the position in the hash chain and the SHA-256 over this row's
     # content and the previous row's hash. NULL until sealed (see seal()).
-    seq: Mapped[int | None] = mapped_column(unique=True)
-    row_hash: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(unique=True, active_history=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), active_history=True)
 
     actor: Mapped[User | None] = relationship()
 
@@ -106,12 +114,52 @@ for _statement in PG_APPEND_ONLY_SQL:
     )
 
 
+SEAL_COLUMNS = frozenset({"seq", "row_hash"})
+
+
+def _is_sealing(obj: AuditEvent) -> bool:
+    """True when the only change to a loaded row is setting its still empty seal."""
+    for attr in inspect(obj).attrs:
+        history = attr.history
+        if not history.has_changes():
+            continue
+        if attr.key not in SEAL_COLUMNS:
+            return False
+        # seq and row_hash keep active history, so the old value is known even if expired.
+        if any(old is not None for old in history.deleted) or getattr(obj, attr.key) is None:
+            return False
+    return True
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
-    """Keep the audit log append-only as far as the application is concerned."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+    """Keep the audit log append-only as far as the application is concerned.
+
+    The one change allowed is sealing: setting seq and row_hash of a row that has
+    neither. PostgreSQL enforces the same rule with a trigger for every client.
+    """
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
             raise PermissionError("audit events are append-only")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and not _is_sealing(obj):
+            raise PermissionError("audit events are append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_statements(state: ORMExecuteState) -> None:
+    """Refuse DELETE and UPDATE statements on the audit log sent through a session.
+
+    seal() marks its UPDATE with the `audit_seal` execution option; that statement only
+    touches rows whose seq is still NULL.
+    """
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != AuditEvent.__tablename__:
+        return
+    if state.is_delete or not state.execution_options.get("audit_seal"):
+        raise PermissionError("audit events are append-only")
 
 
 def _client_ip() -> str:
@@ -142,6 +190,7 @@ def record(
         ip=_client_ip(),
         outcome=outcome,
         detail=detail[:255],
+        request_id=g.get("request_id", "")[:64] if has_request_context() else "",
     )
     db.session.add(event_row)
     return event_row

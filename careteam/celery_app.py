@@ -11,6 +11,7 @@ TASK_MODULES = [
     "careteam.alerts.tasks",
     "careteam.invitations.tasks",
     "careteam.auth.tasks",
+    "careteam.admin.tasks",
 ]
 
 

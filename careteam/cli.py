@@ -131,3 +131,28 @@ def send_digests_command(right_now: bool, email: str | None) -> None:
         f"Digests: {len(outcome.sent)} sent, {len(outcome.skipped)} with nothing new, "
         f"{len(outcome.retry)} to retry, {len(outcome.failed)} failed."
     )
+
+
+@cli.command("verify-audit")
+@click.option("--seal", "seal_first", is_flag=True, help="Seal unsealed rows before verifying.")
+def verify_audit(seal_first: bool) -> None:
+    """Recompute the audit log's hash chain; exit 1 if a link is broken."""
+    from careteam import audit_chain
+
+    if seal_first:
+        sealed = audit_chain.seal()
+        click.echo(f"Sealed {sealed.sealed} new event(s).")
+    report = audit_chain.verify()
+    click.echo(f"Sealed events: {report.sealed}. Unsealed events: {report.unsealed}.")
+    if not report.intact:
+        click.echo(
+            f"TAMPERED: the chain breaks at seq {report.broken_seq} (event id "
+            f"{report.broken_id}): {report.problem}. The {report.verified} event(s) "
+            "before it are intact.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(
+        f"Intact: {report.verified} event(s) verified; head seq {report.head_seq}, "
+        f"hash {report.head_hash}."
+    )

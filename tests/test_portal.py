@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from careteam import audit
 from careteam.audit import AuditEvent
@@ -24,6 +24,7 @@ from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.portal import access_log, levels
 from careteam.portal import services as portal_services
 from careteam.record.services import post_note
+from tests.conftest import clear_audit_log
 from tests.factories import add_member, make_client, make_provider, make_user
 
 
@@ -269,8 +270,7 @@ def test_who_viewed_my_record(app, client, auth):
     snoop = make_provider(name="Sam Snoop")
     db.session.commit()
     # Clear what setting up the record wrote, to read this test's rows alone.
-    db.session.execute(delete(AuditEvent))
-    db.session.commit()
+    clear_audit_log()
     at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # 18:30 in Tokyo
     _event(lead, record, "view_record", at)
     _event(psych, record, "create_note", at + timedelta(minutes=1))
@@ -296,8 +296,7 @@ def test_who_viewed_my_record(app, client, auth):
 
 def test_who_viewed_my_record_is_paged(app, client, auth):
     record, own, lead, _psych = _setup()
-    db.session.execute(delete(AuditEvent))
-    db.session.commit()
+    clear_audit_log()
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     for n in range(access_log.ACCESS_PAGE + 5):
         _event(lead, record, "view_record", start + timedelta(minutes=n))
