@@ -46,6 +46,8 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_client_occurred", "client_id", "occurred_at"),
         Index("ix_audit_events_actor_occurred", "actor_id", "occurred_at"),
         Index("ix_audit_events_occurred", "occurred_at"),
+        # The viewer's action filter, and its list of actions (a loose index scan).
+        Index("ix_audit_events_action_occurred", "action", "occurred_at"),
         # Sealing finds the unsealed tail without scanning the sealed log.
         Index(
             "ix_audit_events_unsealed",

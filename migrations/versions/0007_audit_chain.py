@@ -1,6 +1,8 @@
 """Audit hash chain: request id, seq and row_hash on audit events; append-only trigger.
 
-Rows are inserted unsealed (seq and row_hash NULL); careteam.audit.seal() later gives
+Also an index on (action, occurred_at) for the admin viewer's action filter and list.
+
+Rows are inserted unsealed (seq and row_hash NULL); careteam.audit_chain.seal() later gives
 each one its place in the chain. Existing rows stay unsealed until the first seal, which
 chains them in id order. On PostgreSQL a trigger refuses UPDATE (except that one-time
 sealing), DELETE and TRUNCATE of audit_events whoever sends it; SQLite relies on the
@@ -62,6 +64,9 @@ def upgrade():
             op.f('ck_audit_events_sealed_together'), '(seq IS NULL) = (row_hash IS NULL)'
         )
         batch_op.create_index(
+            'ix_audit_events_action_occurred', ['action', 'occurred_at'], unique=False
+        )
+        batch_op.create_index(
             'ix_audit_events_unsealed',
             ['id'],
             unique=False,
@@ -84,6 +89,7 @@ def downgrade():
         op.execute('DROP FUNCTION IF EXISTS audit_events_append_only()')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_unsealed')
+        batch_op.drop_index('ix_audit_events_action_occurred')
         batch_op.drop_constraint(op.f('ck_audit_events_sealed_together'), type_='check')
         batch_op.drop_constraint(batch_op.f('uq_audit_events_seq'), type_='unique')
         batch_op.drop_column('row_hash')
