@@ -12,7 +12,6 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Select,
     String,
     event,
     func,
@@ -26,7 +25,6 @@ from sqlalchemy.orm import (
     Session,
     mapped_column,
     relationship,
-    selectinload,
 )
 
 from careteam.auth.models import User
@@ -200,43 +198,17 @@ def record(
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """What an admin narrowed the audit log to."""
+    """What an admin narrowed the audit log to (see careteam/admin/audit_viewer.py).
 
-    actor_email: str = ""
+    Times are UTC bounds, `until` exclusive; actor_id 0 matches no one.
+    """
+
+    actor_id: int | None = None
     client_id: int | None = None
     action: str = ""
     outcome: str = ""
     since: datetime | None = None
     until: datetime | None = None
-
-
-def filtered_query(flt: AuditFilter) -> Select:
-    """The audit events matching a filter, newest first."""
-    stmt = (
-        select(AuditEvent)
-        .options(selectinload(AuditEvent.actor))
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    )
-    if flt.actor_email:
-        stmt = stmt.join(User, AuditEvent.actor_id == User.id).where(
-            User.email == flt.actor_email.strip().lower()
-        )
-    if flt.client_id is not None:
-        stmt = stmt.where(AuditEvent.client_id == flt.client_id)
-    if flt.action:
-        stmt = stmt.where(AuditEvent.action == flt.action)
-    if flt.outcome:
-        stmt = stmt.where(AuditEvent.outcome == flt.outcome)
-    if flt.since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= flt.since)
-    if flt.until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < flt.until)
-    return stmt
-
-
-def known_actions() -> list[str]:
-    """Distinct action names present in the log, for the filter's drop-down."""
-    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by("action")))
 
 
 def count_for(action: str, client_id: int | None = None) -> int:

@@ -59,11 +59,25 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    email = StringField("User email", validators=[Optional(), Length(max=254)])
-    client_id = IntegerField("Client id", validators=[Optional(), NumberRange(min=1)])
-    action = StringField("Action", validators=[Optional(), Length(max=60)])
+    user = StringField(
+        "User (email or id)",
+        validators=[Optional(), Length(max=254)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    client_id = IntegerField(
+        "Client id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)]
+    )
+    # Choices are the actions present in the log; the view fills them in.
+    action = SelectField("Action", choices=[("", "Any")], validators=[Optional()])
     outcome = SelectField(
         "Outcome", choices=[("", "Any"), *choices(AuditOutcome)], validators=[Optional()]
     )
     since = DateField("From", validators=[Optional()], format="%Y-%m-%d")
     until = DateField("Until (inclusive)", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.since.data and self.until.data and self.until.data < self.since.data:
+            self.until.errors = [*self.until.errors, "Choose a date on or after the From date."]
+            valid = False
+        return valid

@@ -56,3 +56,11 @@ def unlock(*, actor: User, user: User) -> None:
         raise UserFacingError("Nothing to change: the account is not locked.")
     throttle.unlock(actor=actor, user=user)
     db.session.commit()
+
+
+def record_audit_export(*, actor: User, flt: audit.AuditFilter) -> None:
+    """Audit an export of the audit log (with its filter, ids only) before any row leaves."""
+    from careteam.admin.audit_viewer import summary
+
+    audit.record("export_audit", object_type="audit_log", detail=summary(flt), actor=actor)
+    db.session.commit()

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
-from careteam import audit
+from careteam import audit, audit_chain
 from careteam.access import Action, require
-from careteam.admin import services
+from careteam.admin import audit_viewer, services
 from careteam.admin.forms import AuditFilterForm, NewUserForm, UserFilterForm
 from careteam.auth.models import User
 from careteam.auth.services import create_user
@@ -18,6 +29,7 @@ from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.invitations.services import pending_accounts
+from careteam.timefmt import zone_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -110,30 +122,68 @@ def unlock(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+def _audit_filter(form: AuditFilterForm) -> tuple[audit.AuditFilter, bool]:
+    """The filter the admin asked for, and whether the form was valid (else: no filter)."""
+    form.action.choices = [("", "Any"), *((a, a) for a in audit_viewer.known_actions())]
+    if not form.validate():
+        return audit.AuditFilter(), False
+    since, until = audit_viewer.local_day_range(
+        form.since.data, form.until.data, zone_of(current_user)
+    )
+    flt = audit.AuditFilter(
+        actor_id=audit_viewer.find_user_id(form.user.data or ""),
+        client_id=form.client_id.data,
+        action=form.action.data or "",
+        outcome=form.outcome.data or "",
+        since=since,
+        until=until,
+    )
+    return flt, True
+
+
 @bp.get("/audit")
 @require(Action.READ_AUDIT)
 def audit_log():
     form = AuditFilterForm(request.args)
-    flt = audit.AuditFilter()
-    if form.validate():
-        flt = audit.AuditFilter(
-            actor_email=form.email.data or "",
-            client_id=form.client_id.data,
-            action=(form.action.data or "").strip(),
-            outcome=form.outcome.data or "",
-            since=datetime.combine(form.since.data, time(), UTC) if form.since.data else None,
-            until=(
-                datetime.combine(form.until.data + timedelta(days=1), time(), UTC)
-                if form.until.data
-                else None
-            ),
-        )
-    page = db.paginate(
-        audit.filtered_query(flt),
-        per_page=current_app.config["AUDIT_PAGE_SIZE"],
-        error_out=False,
+    flt, valid = _audit_filter(form)
+    page = audit_viewer.page(
+        flt,
+        size=current_app.config["AUDIT_PAGE_SIZE"],
+        before=audit_viewer.Cursor.decode(request.args.get("before")),
+        after=audit_viewer.Cursor.decode(request.args.get("after")),
     )
-    return render_template("admin/audit.html", page=page, form=form, actions=audit.known_actions())
+    # The filter's own arguments, for the paging and export links.
+    filter_args = {
+        k: v for k, v in request.args.items() if k in form.data and v and k != "csrf_token"
+    }
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        form=form,
+        valid=valid,
+        filter_args=filter_args,
+        seal=audit_chain.status(),
+    )
+
+
+@bp.get("/audit/export")
+@require(Action.READ_AUDIT)
+def audit_export():
+    """The filtered log as a CSV download; refused (400) while the filter has errors."""
+    form = AuditFilterForm(request.args)
+    flt, valid = _audit_filter(form)
+    if not valid:
+        abort(400)
+    services.record_audit_export(actor=current_user, flt=flt)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Response(
+        stream_with_context(audit_viewer.csv_lines(flt)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="careteam-audit-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/health")
