@@ -35,7 +35,7 @@ class Action(StrEnum):
     CREATE_CLIENT = "create_client"
     VIEW_PORTAL = "view_portal"
     EDIT_PROFILE = "edit_profile"
-    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret  # nosec B105
     MANAGE_TWO_FACTOR = "manage_two_factor"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"

@@ -21,10 +21,10 @@ from careteam.record import demo as record_demo
 from careteam.record import services as record_services
 from careteam.record.models import Entry, LevelOfCareEntry, RecordVisit
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - public on purpose, printed at start  # nosec B105
 # DEMO ONLY, public on purpose: the demo admin's two-factor secret, printed with the logins
 # (admins always need two-factor). seed-demo refuses outside debug mode without a flag.
-DEMO_TOTP_SECRET = "CARETEAMDEMOADMINCARETEAMDEMO234"  # noqa: S105  # nosec B105 - public demo
+DEMO_TOTP_SECRET = "CARETEAMDEMOADMINCARETEAMDEMO234"  # noqa: S105  # nosec B105  # public demo
 
 ACCOUNTS = [
     ("admin@demo.careteam.example", Role.ADMIN, "Morgan Admin", None, ""),

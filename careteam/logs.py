@@ -24,7 +24,7 @@ class ContextFilter(logging.Filter):
             try:
                 if current_user and current_user.is_authenticated:
                     record.user_id = str(current_user.id)
-            except Exception:  # noqa: S110 - no user while the session itself is being loaded
+            except Exception:  # noqa: S110 - no user while the session itself is being loaded  # nosec B110
                 pass
         return True
 

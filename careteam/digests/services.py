@@ -430,7 +430,7 @@ def backoff_seconds(attempt: int) -> float:
     import random
 
     cap = min(15 * 60, 30 * 2 ** max(attempt - 1, 0))
-    return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not security
+    return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not security  # nosec B311
 
 
 def due_retries(batch: int) -> list[tuple[int, list[int]]]:
