@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the known value production refuses
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - the known value production refuses  # nosec B105
 
 
 class Config:
@@ -106,6 +106,9 @@ class Config:
     INVITATION_MAX_AGE_HOURS = 72
     INVITATION_RELAY = "thread"
 
+    # Emergency ("break-glass") access to a record lasts this long; the user may end it sooner.
+    EMERGENCY_ACCESS_MINUTES = 60
+
     # Heartbeats older than this make /healthz report the beat as late.
     BEAT_STALE_AFTER = timedelta(minutes=3)
     HEALTH_CHECK_TIMEOUT = 2.0
@@ -163,6 +166,12 @@ class Config:
             },
             "sweep-invitations": {
                 "task": "careteam.sweep_invitations",
+                "schedule": 60.0,
+                "options": {"expires": 55},
+            },
+            # Chains new audit events into the tamper-evident hash chain.
+            "seal-audit-log": {
+                "task": "careteam.seal_audit_log",
                 "schedule": 60.0,
                 "options": {"expires": 55},
             },
