@@ -78,9 +78,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from careteam import models  # noqa: F401  (every model registered with the metadata)
     from careteam.admin.views import bp as admin_bp
-    from careteam.auth.views import bp as auth_bp
     from careteam.auth.two_factor_views import bp as two_factor_bp
     from careteam.auth.two_factor_views import enforce_enrolment
+    from careteam.auth.views import bp as auth_bp
     from careteam.clients.views import bp as clients_bp
     from careteam.digests.views import bp as digests_bp
     from careteam.emergency.views import admin_bp as emergency_admin_bp
