@@ -25,6 +25,9 @@ from tests import factories
 from tests.services import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
+# One key for the test app, the workers and web apps the integration tests start: links
+# signed by one are read by another, and two-factor secrets are encrypted under it.
+SECRET_KEY = "test-secret-key-not-for-production"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -71,7 +74,7 @@ def database_url(backend: str, tmp_root: str, request: pytest.FixtureRequest) ->
 def base_config(database_url: str, tmp_root: str) -> dict:
     return {
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SECRET_KEY": SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
@@ -142,6 +145,9 @@ def _shared_app(_schema: str, tmp_root: str):
 def app(_shared_app):
     """The app on an empty database of the current backend, with its pristine config."""
     saved = copy.deepcopy(dict(_shared_app.config))
+    # Shared tasks run on Celery's current app, which the last create_app made current
+    # (a test may build apps of its own): make it this app's again.
+    _shared_app.extensions["celery"].set_current()
     with _shared_app.app_context():
         truncate_all()
         yield _shared_app
@@ -159,6 +165,10 @@ class FreshContextClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # A streamed body (the audit CSV export) runs to its end inside this context, so
+        # its request context is gone before the next request; pass buffered=False to
+        # look at the stream itself.
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.expire_all()

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from careteam.clients import services as client_services
 from careteam.enums import Discipline, GoalDirection, NutritionType, Role, Visibility
@@ -134,17 +132,6 @@ def build_team(tag: str, lead_email: str) -> dict:
             "practice": practice.id,
         },
     }
-
-
-def sqlite_file(app) -> Path:
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    assert url.get_backend_name() == "sqlite" and url.database
-    return Path(url.database)
-
-
-def close_database() -> None:
-    db.session.remove()
-    db.engine.dispose()
 
 
 def row_counts() -> dict[str, int]:

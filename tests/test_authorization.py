@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from careteam.admin.services import set_active
 from careteam.auth.models import User
@@ -35,6 +33,7 @@ from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
 from tests.conftest import truncate_all
 from tests.factories import add_member, make_client, make_provider, make_user
+from tests.snapshots import Snapshot
 
 # The policy and the routes do not depend on the database, and every route runs on
 # PostgreSQL in its feature's tests; this table of ~540 requests runs on SQLite only.
@@ -301,24 +300,12 @@ def _url(app, endpoint: str, url_args: dict) -> str:
         return url_for(endpoint, **args)
 
 
-def _sqlite_file(app) -> Path:
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    assert url.get_backend_name() == "sqlite" and url.database
-    return Path(url.database)
-
-
-def _close_database() -> None:
-    """Close every connection, so that the SQLite file alone holds the data (no WAL)."""
-    db.session.remove()
-    db.engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def world(_shared_app) -> dict:
-    """The world is built once; each case starts from a copy of the database file.
+    """The world is built once; each case starts from a snapshot of the database.
 
-    ~600 cases each building nine accounts and a record took minutes; restoring a
-    snapshot of a small SQLite file takes a millisecond and gives every case the same
+    ~900 cases each building nine accounts and a record took minutes; restoring a
+    snapshot of a small SQLite database takes a millisecond and gives every case the same
     untouched world (a POST in one case cannot leak into the next).
     """
     with _shared_app.app_context():
@@ -330,15 +317,13 @@ def world(_shared_app) -> dict:
             "admin_id": admin.id,
             "url_args": url_args,
         }
-        _close_database()
-    snapshot["bytes"] = _sqlite_file(_shared_app).read_bytes()
+    snapshot["database"] = Snapshot(_shared_app)
     return snapshot
 
 
 @pytest.mark.parametrize(("endpoint", "method", "role", "expected"), CASES)
 def test_authorization(app, client, auth, world, endpoint, method, role, expected):
-    _close_database()
-    _sqlite_file(app).write_bytes(world["bytes"])
+    world["database"].restore(app)
     if role == "anon":
         token = auth.token("/login")
     else:

@@ -24,7 +24,8 @@ from careteam.enums import Discipline, Role
 from careteam.invitations import services as invitations
 from tests.conftest import truncate_all
 from tests.factories import make_user
-from tests.probe_world import build_team, close_database, row_counts, sqlite_file
+from tests.probe_world import build_team, row_counts
+from tests.snapshots import Snapshot, close_database
 
 # ~300 requests on one snapshot-restored world; the loaders do not depend on the
 # database, and every route runs on PostgreSQL in its feature's tests.
@@ -119,7 +120,7 @@ def world(_shared_app) -> dict:
         close_database()
     return {
         **snapshot,
-        "bytes": sqlite_file(_shared_app).read_bytes(),
+        "snapshot": Snapshot(_shared_app),
     }
 
 
@@ -249,8 +250,7 @@ def _ids(probe: Probe, world: dict) -> dict[str, int]:
 def test_probe(app, client, auth, world, probe):
     assert probe.prober != "unknown", f"no prober for {probe.endpoint}: see GLOBAL_ID_ROUTES"
     app.config["RATELIMIT_ENABLED"] = False  # ~300 logins; throttling has its own tests
-    close_database()
-    sqlite_file(app).write_bytes(world["bytes"])
+    world["snapshot"].restore(app)
     email = world["admin"] if probe.prober == "admin" else world["a"]["emails"][probe.prober]
     assert auth.login(email).status_code == 302, f"{email} could not log in"
     token = auth.token()

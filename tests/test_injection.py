@@ -33,7 +33,8 @@ from careteam.invitations.sending import mint_link
 from careteam.links import unsubscribe_token
 from tests.conftest import AuthActions, csrf_from, truncate_all
 from tests.factories import PASSWORD, make_provider, make_user
-from tests.probe_world import build_team, close_database, sqlite_file
+from tests.probe_world import build_team
+from tests.snapshots import Snapshot, close_database
 from tests.test_authorization import ROWS
 
 XSS = [
@@ -208,7 +209,7 @@ def _snapshot(_shared_app) -> dict:
         truncate_all()
         built = _build_world()
         close_database()
-    built["bytes"] = sqlite_file(_shared_app).read_bytes()
+    built["snapshot"] = Snapshot(_shared_app)
     return built
 
 
@@ -226,8 +227,7 @@ def world(app, backend, request) -> dict:
     snapshot = request.getfixturevalue("_snapshot")
 
     def restore() -> None:
-        close_database()
-        sqlite_file(app).write_bytes(snapshot["bytes"])
+        snapshot["snapshot"].restore(app)
 
     restore()
     return {**snapshot, "restore": restore}

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from careteam.audit import AuditEvent
+from careteam.auth.models import User
 from careteam.clients import services as client_services
+from careteam.clients.models import Client
 from careteam.enums import Discipline, PracticePeriod, PracticeStatus, Role, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db
@@ -577,13 +579,51 @@ def test_migrated_database_takes_practice_entries_and_downgrades(migrated_app):
     from sqlalchemy import inspect, text
 
     upgrade(revision="0004")
-    lead = make_provider()
-    record = make_client(lead)
+    # Rows written before 0005 rewrites entries' CHECK (raw SQL: the models are at head).
+    now = "2026-01-05 09:00:00.000000"
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, password_hash, role, display_name, discipline,"
+            " credentials, phone, practice_name, share_email, share_phone, share_practice,"
+            " time_zone, active, created_at) VALUES ('lead@example.com', '!', 'provider',"
+            " 'Lena Lead', 'therapist', '', '', '', false, false, true, 'UTC', true, :now)"
+        ),
+        {"now": now},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO clients (full_name, preferred_name, pronouns, level_of_care,"
+            " created_by_id, created_at, last_activity_at) SELECT 'Robin Record', '', '',"
+            " 'outpatient_weekly', id, :now, :now FROM users"
+        ),
+        {"now": now},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO care_team_members (client_id, provider_id, discipline, is_lead,"
+            " status, started_at) SELECT clients.id, users.id, 'therapist', true, 'active',"
+            " :now FROM clients, users"
+        ),
+        {"now": now},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO entries (kind, client_id, author_id, created_at, visibility, urgent)"
+            " SELECT 'note', clients.id, users.id, :now, 'team', false FROM clients, users"
+        ),
+        {"now": now},
+    )
+    db.session.commit()
     upgrade()
+    assert db.session.scalars(text("SELECT kind FROM entries")).all() == ["note"]
+    lead = db.session.scalar(select(User))
+    record = db.session.scalar(select(Client))
     assignment = _assign(lead, record)  # the entries.kind check now allows "practice"
     assert db.session.get(PracticeAssignment, assignment.id).kind == "practice"
     with pytest.raises(IntegrityError):  # and still refuses what is no kind
-        db.session.execute(text("UPDATE entries SET kind = 'bogus' WHERE id = :id"), {"id": 1})
+        db.session.execute(
+            text("UPDATE entries SET kind = 'bogus' WHERE id = :id"), {"id": assignment.id}
+        )
     db.session.rollback()
     db.session.remove()
     downgrade(revision="0004")

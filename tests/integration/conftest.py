@@ -26,10 +26,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from careteam import PLAIN_ENV
+from tests.conftest import SECRET_KEY
 from tests.services import RedisServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SECRET_KEY = "integration-test-secret-key-not-for-production"
 # Importing the app and connecting to the broker takes a few seconds on a slow machine.
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0

@@ -534,7 +534,13 @@ def test_a_worker_killed_mid_batch_loses_no_digest(
     doomed = start_worker(celery_launcher, env)
 
     publisher.send_task("careteam.dispatch_digests")
-    sink.wait_for(KILL_AFTER, timeout=60)
+    try:
+        sink.wait_for(KILL_AFTER, timeout=60)
+    except TimeoutError as error:
+        pytest.fail(
+            f"{error}; digest states {Counter(d.status for d in digests())}, "
+            f"{queued(broker)} tasks queued\n" + doomed.describe()
+        )
     doomed.process.send_signal(signal.SIGKILL)  # mid-batch: some mails out, most not
     killed_at = time.monotonic()
     doomed.process.wait(timeout=10)
