@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from careteam.config import DEV_SECRET_KEY, Config
 
@@ -56,6 +57,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.configure(app)
     input_guard.init_app(app)  # before blueprints: it installs the id converter
+    if app.config["PROXY_FIX_HOPS"]:
+        # Behind TLS-terminating proxies: trust their X-Forwarded-For/-Proto (that many
+        # hops) so that HSTS, Secure redirects and per-IP rate limits see the real request.
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     migrate.init_app(
         app,

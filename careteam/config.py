@@ -112,6 +112,8 @@ class Config:
     # Heartbeats older than this make /healthz report the beat as late.
     BEAT_STALE_AFTER = timedelta(minutes=3)
     HEALTH_CHECK_TIMEOUT = 2.0
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+    PROXY_FIX_HOPS = 0
 
     CELERY: dict = {
         # broker_url is filled in by create_app: Redis when REDIS_URL is set, else

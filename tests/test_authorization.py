@@ -132,6 +132,7 @@ admin.new_user               GET     login  403     403    403     403     403  
 admin.new_user               POST    login  403     403    403     403     403   403    400    login
 admin.deactivate             POST    login  403     403    403     403     403   403    302    login
 admin.reactivate             POST    login  403     403    403     403     403   403    302    login
+admin.reset_two_factor       POST    login  403     403    403     403     403   403    302    login
 admin.audit_export           GET     login  403     403    403     403     403   403    200    login
 admin.audit_log              GET     login  403     403    403     403     403   403    200    login
 admin.health                 GET     login  403     403    403     403     403   403    200    login

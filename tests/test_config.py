@@ -90,3 +90,28 @@ def test_factory_does_no_database_work(tmp_path):
 
     with app.app_context():
         assert inspect(db.engine).get_table_names() == []
+
+
+@pytest.mark.parametrize(("hops", "behind_tls"), [(0, False), (1, True)])
+def test_forwarded_headers_are_trusted_only_when_configured(hops, behind_tls):
+    """Behind a TLS proxy the app must know the request was HTTPS (HSTS) and who sent it;
+    without a configured proxy, forged X-Forwarded headers change nothing."""
+    from flask import request
+
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PROXY_FIX_HOPS": hops}
+    )
+    seen = {}
+
+    @app.get("/_whoami")
+    def whoami():
+        seen["ip"], seen["secure"] = request.remote_addr, request.is_secure
+        return "ok"
+
+    response = app.test_client().get(
+        "/_whoami",
+        headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
+    )
+    assert seen["secure"] is behind_tls
+    assert (seen["ip"] == "203.0.113.7") is behind_tls
+    assert ("Strict-Transport-Security" in response.headers) is behind_tls

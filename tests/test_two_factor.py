@@ -402,3 +402,40 @@ def test_demo_admin_logs_in_with_the_printed_demo_secret(app, runner, client, au
     done = auth.enter_code(email, code=code_for(DEMO_TOTP_SECRET))
     assert done.headers["Location"] == "/admin/users"
     assert client.get("/admin/users").status_code == 200
+
+
+def test_an_admin_resets_the_two_factor_of_someone_who_lost_phone_and_codes(app, client, auth):
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    provider = make_provider(email="lost.phone@example.com")
+    theirs = app.test_client()
+    auth_theirs = type(auth)(theirs)
+    assert auth_theirs.login(provider.email).status_code == 302
+    assert theirs.get("/clients/").status_code == 200
+
+    auth.login(admin.email)
+    users_page = client.get("/admin/users").get_data(as_text=True)
+    assert users_page.count("Reset two-factor") == 1  # the provider's; never the admin's own
+    response = auth.post(f"/admin/users/{provider.id}/reset-two-factor")
+    assert response.status_code == 302
+    assert "was reset" in client.get("/admin/users").get_data(as_text=True)
+    assert db.session.get(TwoFactorCredential, provider.id) is None
+    assert not db.session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == provider.id)
+    ).all()
+    # Their sessions ended; with the password alone they reach only the enrolment page.
+    assert theirs.get("/clients/").status_code == 302
+    assert password_step(theirs, provider.email).status_code == 302  # no code asked
+    assert theirs.get("/clients/").headers["Location"] == "/settings/two-factor"
+    [row] = audit_rows("admin_reset_two_factor")
+    assert (row.actor_id, row.object_id) == (admin.id, provider.id)
+
+
+def test_an_admin_cannot_reset_their_own_two_factor(app, client, auth):
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    auth.login(admin.email)
+    auth.post(f"/admin/users/{admin.id}/reset-two-factor")
+    assert "Reset your own two-factor under Settings" in client.get("/admin/users").get_data(
+        as_text=True
+    )
+    assert db.session.get(TwoFactorCredential, admin.id) is not None
+    assert audit_rows("admin_reset_two_factor") == []

@@ -22,6 +22,7 @@ from careteam import audit, audit_chain
 from careteam.access import Action, require
 from careteam.admin import audit_viewer, services
 from careteam.admin.forms import AuditFilterForm, NewUserForm, UserFilterForm
+from careteam.auth import two_factor
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients.forms import ConfirmForm
@@ -52,6 +53,7 @@ def users():
         filters=filters,
         confirm=ConfirmForm(),
         invitations=pending_accounts(),
+        two_factor_ids=two_factor.enrolled_ids([u.id for u in page.items]),
         now=utcnow(),
     )
 
@@ -139,6 +141,25 @@ def _audit_filter(form: AuditFilterForm) -> tuple[audit.AuditFilter, bool]:
         until=until,
     )
     return flt, True
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@require(Action.MANAGE_USERS)
+def reset_two_factor(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        two_factor.admin_reset(actor=current_user, user=user)
+    except UserFacingError as error:
+        flash(str(error), "error")
+    else:
+        flash(
+            f"Two-factor of {user.email} was reset and their sessions ended. They set it up "
+            "again at their next login.",
+            "success",
+        )
+    return redirect(url_for("admin.users"))
 
 
 @bp.get("/audit")

@@ -215,6 +215,40 @@ def disable(*, user: User, code: str) -> None:
     db.session.commit()
 
 
+def enrolled_ids(user_ids: list[int]) -> set[int]:
+    """Which of these users have two-factor set up (one query, for a list page)."""
+    if not user_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(TwoFactorCredential.user_id).where(
+                TwoFactorCredential.user_id.in_(user_ids),
+                TwoFactorCredential.confirmed_at.is_not(None),
+            )
+        )
+    )
+
+
+def admin_reset(*, actor: User, user: User) -> None:
+    """An admin clears someone's two-factor after checking who they are out of band.
+
+    For someone who lost both the phone and the recovery codes. Every session of theirs
+    ends; at the next login a user who must use two-factor is held on the enrolment page.
+    """
+    from careteam.auth.services import revoke_all_sessions
+
+    if user.id == actor.id:
+        raise TwoFactorError("Reset your own two-factor under Settings, with a code.")
+    credential = credential_for(user)
+    if credential is None:
+        raise TwoFactorError("This account has no two-factor to reset.")
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.delete(credential)
+    revoke_all_sessions(user)
+    audit.record("admin_reset_two_factor", object_type="user", object_id=user.id, actor=actor)
+    db.session.commit()
+
+
 def _confirmed(user: User) -> TwoFactorCredential:
     credential = credential_for(user)
     if credential is None or credential.confirmed_at is None:
