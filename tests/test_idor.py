@@ -58,6 +58,7 @@ GLOBAL_ID_ROUTES = {
     "admin.deactivate": "admin",
     "admin.reactivate": "admin",
     "admin.unlock": "admin",
+    "admin.reset_two_factor": "admin",
     "invitations.revoke_account": "admin",
     "invitations.resend_account": "admin",
 }
