@@ -28,9 +28,12 @@ run: $(STAMP)
 	FLASK_DEBUG=1 CARETEAM_DEV_MAILBOX=instance/mail CARETEAM_TWO_FACTOR_REQUIRED_FOR_PROVIDERS=false \
 		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
+# Two test processes (pytest-xdist): each starts its own PostgreSQL and Redis.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	bash scripts/ensure-test-deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # bandit: every accepted finding carries an inline "# nosec <test id>" beside its reason.
 lint: $(STAMP)
