@@ -173,7 +173,7 @@ def test_the_outbox_row_is_part_of_the_entrys_transaction(app, team):
     db.session.rollback()  # the entry fails after the outbox row was flushed
     assert outbox_count() == before
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
-    assert alerts.SESSION_KEY not in db.session.info  # nothing left for the relay
+    assert alerts.RELAY.key not in db.session.info  # nothing left for the relay
 
 
 def test_entries_that_can_wait_write_no_outbox_row(app, team):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, render_template
-from sqlalchemy import event, or_, select, update
+from flask import current_app, render_template
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from careteam import mail
 from careteam.alerts.models import AlertDelivery, OutboxAlert
@@ -23,12 +22,14 @@ from careteam.extensions import db, utcnow
 from careteam.links import external_url
 from careteam.record.models import Entry
 from careteam.record.summary import client_short_name, summary_line
+from careteam.relay import relay
 from careteam.timefmt import format_in_zone, zone_of
 
 if TYPE_CHECKING:
     from careteam.emergency.models import EmergencyAccess
 
-SESSION_KEY = "careteam_new_alerts"
+# New alerts are published after the entry commits; beat's drain_alerts sends the rest.
+RELAY = relay(name="alert", task="careteam.process_alert", setting="ALERT_RELAY", what="alert_id")
 
 
 def needs_alert(entry: Entry) -> bool:
@@ -46,7 +47,7 @@ def queue_alert(entry: Entry) -> None:
     alert = OutboxAlert(entry_id=entry.id, client_id=entry.client_id)
     db.session.add(alert)
     db.session.flush()
-    db.session.info.setdefault(SESSION_KEY, []).append(alert.id)
+    RELAY.queue(alert.id)
 
 
 def queue_emergency_alert(grant: EmergencyAccess) -> None:
@@ -56,34 +57,7 @@ def queue_emergency_alert(grant: EmergencyAccess) -> None:
     db.session.add(alert)
     db.session.flush()
     grant.alert_id = alert.id
-    db.session.info.setdefault(SESSION_KEY, []).append(alert.id)
-
-
-@event.listens_for(Session, "after_commit")
-def _relay_after_commit(session: Session) -> None:
-    ids = session.info.pop(SESSION_KEY, None)
-    if not ids:
-        return
-    app = current_app._get_current_object()
-    if app.config.get("ALERT_RELAY") != "thread":
-        return
-    # Publishing may block on a broker that does not answer: never in the request.
-    threading.Thread(target=_publish, args=(app, list(ids)), daemon=True).start()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(SESSION_KEY, None)
-
-
-def _publish(app: Flask, alert_ids: list[int]) -> None:
-    celery = app.extensions["celery"]
-    for alert_id in alert_ids:
-        try:
-            celery.send_task("careteam.process_alert", args=[alert_id])
-        except Exception:  # the beat drain delivers it later
-            app.logger.warning("alert relay: broker unavailable", extra={"alert_id": alert_id})
-            return
+    RELAY.queue(alert.id)
 
 
 def fan_out(alert_id: int, now: datetime | None = None) -> int:

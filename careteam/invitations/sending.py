@@ -6,25 +6,30 @@ import hashlib
 import logging
 import secrets
 import smtplib
-import threading
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from careteam import mail
 from careteam.auth.models import User
 from careteam.extensions import db, utcnow
 from careteam.invitations.models import Invitation, InvitationKind, InvitationStatus
 from careteam.links import external_url
+from careteam.relay import relay
 from careteam.timefmt import zone_of
 
 log = logging.getLogger("careteam.invitations")
 
 SALT = "invitation"
-SESSION_KEY = "careteam_invitation_emails"
+# The email task is published after the request commits; beat's sweep sends the rest.
+RELAY = relay(
+    name="invitation",
+    task="careteam.send_invitation",
+    setting="INVITATION_RELAY",
+    what="invitation_id",
+)
 # Beat's sweep leaves a fresh request to the after-commit relay for this long.
 SWEEP_GRACE = timedelta(seconds=30)
 SWEEP_BATCH = 200
@@ -46,7 +51,7 @@ def nonce_digest(nonce: str) -> str:
 def request_email(invitation: Invitation) -> None:
     """Ask for the invitation's email; the relay publishes the task once this commits."""
     invitation.send_requested_at = utcnow()
-    db.session.info.setdefault(SESSION_KEY, []).append(invitation.id)
+    RELAY.queue(invitation.id)
 
 
 def mint_link(invitation_id: int) -> str:
@@ -175,32 +180,3 @@ def send_invitation_email(invitation_id: int) -> bool:
         return False
     log.info("invitation email sent", extra={"invitation_id": invitation_id})
     return True
-
-
-@event.listens_for(Session, "after_commit")
-def _relay_after_commit(session: Session) -> None:
-    ids = session.info.pop(SESSION_KEY, None)
-    if not ids:
-        return
-    app = current_app._get_current_object()
-    if app.config.get("INVITATION_RELAY") != "thread":
-        return
-    # Publishing may block on a broker that does not answer: never in the request.
-    threading.Thread(target=_publish, args=(app, list(ids)), daemon=True).start()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(SESSION_KEY, None)
-
-
-def _publish(app: Flask, invitation_ids: list[int]) -> None:
-    celery = app.extensions["celery"]
-    for invitation_id in invitation_ids:
-        try:
-            celery.send_task("careteam.send_invitation", args=[invitation_id])
-        except Exception:  # beat's sweep sends it later
-            app.logger.warning(
-                "invitation relay: broker unavailable", extra={"invitation_id": invitation_id}
-            )
-            return
