@@ -72,6 +72,7 @@ class Config:
     RATELIMIT_RESET_REQUEST_PER_IP = "5 per minute; 30 per hour"
     RATELIMIT_RESET_REQUEST_PER_ACCOUNT = "3 per hour"
     RATELIMIT_STRENGTH_CHECK_PER_IP = "60 per minute"
+    RATELIMIT_EMERGENCY_SEARCH_PER_USER = "10 per hour"
     # Lockout: this many consecutive failed logins lock the account for LOGIN_LOCKOUT_MINUTES;
     # each further run of failures doubles the lock, up to LOGIN_LOCKOUT_MAX_MINUTES.
     LOGIN_LOCKOUT_THRESHOLD = 5

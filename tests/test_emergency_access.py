@@ -464,3 +464,21 @@ def test_policy_allows_only_reading_under_a_live_grant_of_this_user_and_client(a
     portal = make_user(Role.CLIENT)
     theirs = LiveGrant(id=5, user_id=portal.id, client_id=world.record.id, expires_at=later)
     assert not decide(portal, Action.VIEW_RECORD, world.record, None, theirs)
+
+
+def test_emergency_searches_are_limited_per_person(app, client, auth, world):
+    """Name and birth date can be guessed in bulk: a few searches an hour per person."""
+    from careteam.extensions import limiter
+
+    app.config.update(RATELIMIT_ENABLED=True, RATELIMIT_EMERGENCY_SEARCH_PER_USER="2 per hour")
+    limiter.reset()
+    try:
+        auth.login(world.outsider.email)
+        for _ in range(2):
+            assert _search(client, birth=date(1990, 4, 3)).status_code == 200
+        refused = _search(client)
+        assert refused.status_code == 429
+        assert "Too many attempts" in refused.get_data(as_text=True)
+        assert client.get("/emergency").status_code == 200  # the page itself still opens
+    finally:
+        limiter.reset()

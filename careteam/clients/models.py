@@ -22,7 +22,11 @@ class Client(db.Model):
     """A person receiving care, whose team coordinates here."""
 
     __tablename__ = "clients"
-    __table_args__ = (enum_check("level_of_care", LevelOfCare),)
+    __table_args__ = (
+        enum_check("level_of_care", LevelOfCare),
+        # Emergency access finds a client by exact birth date, then compares names.
+        Index("ix_clients_date_of_birth", "date_of_birth"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(120))

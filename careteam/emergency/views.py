@@ -22,7 +22,7 @@ from careteam.emergency import services
 from careteam.emergency.forms import FindClientForm, ReasonForm
 from careteam.enums import Role
 from careteam.errors import UserFacingError, attach_error
-from careteam.extensions import db
+from careteam.extensions import db, limiter
 from careteam.timefmt import format_datetime
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
@@ -36,7 +36,17 @@ admin_bp = Blueprint("emergency_admin", __name__, url_prefix="/admin/emergency")
 FOUND_KEY = "emergency_found"
 
 
+def _search_limit() -> str:
+    return current_app.config["RATELIMIT_EMERGENCY_SEARCH_PER_USER"]
+
+
+def _searcher() -> str:
+    return f"emergency-search:{current_user.get_id()}"
+
+
 @bp.route("", methods=["GET", "POST"])
+# Name and birth date are guessable in bulk: a person gets a few searches an hour.
+@limiter.limit(_search_limit, key_func=_searcher, methods=["POST"])
 @require(Action.EMERGENCY_ACCESS)
 def find():
     form = FindClientForm()
