@@ -86,6 +86,16 @@ def _client_invitation_action(client_id: int, invitation_id: int, use_case, mess
         else Action.MANAGE_TEAM
     )
     load_client(client_id, action)
+    return _invitation_action(
+        invitation,
+        use_case,
+        message,
+        back=url_for("clients.team", client_id=client_id, _anchor="invitations"),
+    )
+
+
+def _invitation_action(invitation: Invitation | None, use_case, message: str, *, back: str):
+    """Revoke or resend behind a confirm button: 404 if gone, 400 without the token."""
     if invitation is None:
         abort(404)
     if not ConfirmForm().validate_on_submit():
@@ -97,7 +107,7 @@ def _client_invitation_action(client_id: int, invitation_id: int, use_case, mess
         flash(str(error), "error")
     else:
         flash(message.format(email=email, hours=_hours()), "success")
-    return redirect(url_for("clients.team", client_id=client_id, _anchor="invitations"))
+    return redirect(back)
 
 
 @bp.post("/clients/<int:client_id>/invitations/<int:invitation_id>/revoke")
@@ -141,19 +151,12 @@ def new_account():
 
 
 def _account_invitation_action(invitation_id: int, use_case, message: str):
-    invitation = services.account_invitation(invitation_id)
-    if invitation is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    email = invitation.email
-    try:
-        use_case(actor=current_user, invitation=invitation)
-    except UserFacingError as error:
-        flash(str(error), "error")
-    else:
-        flash(message.format(email=email, hours=_hours()), "success")
-    return redirect(url_for("admin.users", _anchor="invitations"))
+    return _invitation_action(
+        services.account_invitation(invitation_id),
+        use_case,
+        message,
+        back=url_for("admin.users", _anchor="invitations"),
+    )
 
 
 @bp.post("/admin/invitations/<int:invitation_id>/revoke")
