@@ -22,7 +22,7 @@ from careteam.auth.models import User
 from careteam.auth.two_factor_models import TwoFactorCredential
 from careteam.extensions import db
 from tests import factories
-from tests.services import PostgresServer
+from tests.services import PostgresServer, SMTPSink
 
 BACKENDS = ["sqlite", "postgresql"]
 # One key for the test app, the workers and web apps the integration tests start: links
@@ -288,3 +288,18 @@ class QueryCounter:
 @pytest.fixture
 def count_queries(app):
     return lambda: QueryCounter(db.engine)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SMTPSink]:
+    """A real SMTP server on loopback (aiosmtpd) for the whole run."""
+    with SMTPSink() as server:
+        yield server
+
+
+@pytest.fixture
+def sink(app, smtp_server: SMTPSink) -> SMTPSink:
+    """The SMTP sink, empty, with the app sending to it (modules add their own settings)."""
+    smtp_server.clear()
+    app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
+    return smtp_server

@@ -46,23 +46,10 @@ NOTE_TITLE = "Said goodbye to friends"
 NOTE_BODY = "Gave away belongings and stopped eating; safety plan reviewed"
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as sink:
-        yield sink
-
-
 @pytest.fixture
-def sink(app, smtp_server):
-    smtp_server.clear()
-    app.config.update(
-        MAIL_SERVER=smtp_server.host,
-        MAIL_PORT=smtp_server.port,
-        MAIL_TIMEOUT=5,
-        BASE_URL=BASE_URL,
-        SERVER_NAME=None,
-    )
-    return smtp_server
+def sink(app, sink):
+    app.config.update(BASE_URL=BASE_URL, SERVER_NAME=None)
+    return sink
 
 
 @dataclass

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from flask import url_for
 from sqlalchemy import select
 
@@ -42,7 +41,6 @@ from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
 from tests.conftest import CSRF_RE
 from tests.factories import add_member, make_client, make_provider, make_user
-from tests.services import SMTPSink
 
 BLIND_WEIGHT = Decimal("47.3")
 # 47.3 as a number on its own in any formatting (47.3, 47.30, 47,3), not part of a
@@ -383,15 +381,7 @@ def test_the_search_finds_a_blind_weight_when_one_is_shown():
         assert not _leaks(f"<p>{harmless}</p>"), harmless
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as sink:
-        yield sink
-
-
-def test_the_clients_email_carries_nothing_clinical(app, smtp_server):
-    app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
-    smtp_server.clear()
+def test_the_clients_email_carries_nothing_clinical(app, sink):
     world = _build()
     own = world.own
     # A client who turns on full daily digests, even when nothing is new.
@@ -411,7 +401,7 @@ def test_the_clients_email_carries_nothing_clinical(app, smtp_server):
         db.session.scalars(select(AlertDelivery).where(AlertDelivery.user_id == own.id)).all()
         == []
     )
-    mine = [m for m in smtp_server.messages if m["To"] == own.email]
+    mine = [m for m in sink.messages if m["To"] == own.email]
     for message in mine:
         for part in ("plain", "html"):
             body = message.get_body((part,)).get_content()

@@ -47,20 +47,6 @@ NOTE_TITLE = "Panic attack at school"
 NOTE_BODY = "Reported chest pain and dizziness during the maths exam"
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def sink(app, smtp_server):
-    """The SMTP sink, empty, with the app sending to it."""
-    smtp_server.clear()
-    app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
-    return smtp_server
-
-
 @dataclass
 class Team:
     author: User  # the team lead, who writes most entries

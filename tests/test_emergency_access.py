@@ -26,7 +26,6 @@ from careteam.extensions import db, utcnow
 from careteam.portal.access_log import access_log
 from tests.conftest import clear_audit_log
 from tests.factories import add_member, make_provider, make_user
-from tests.services import SMTPSink
 
 REASON = "Client brought to the ED unresponsive; need current medications now."
 CLIENT_NAME = "Rosalind Emergencia"
@@ -293,7 +292,7 @@ def test_grant_is_audited_without_the_reason_and_reads_are_marked(client, auth, 
     assert _grant(world.outsider).ip == "127.0.0.1"
 
 
-def test_lead_is_alerted_through_the_outbox_without_the_reason(client, auth, world, app):
+def test_lead_is_alerted_through_the_outbox_without_the_reason(client, auth, world, app, sink):
     _open(client, auth, world)
     grant = _grant(world.outsider)
     alert = db.session.get(OutboxAlert, grant.alert_id)
@@ -304,16 +303,9 @@ def test_lead_is_alerted_through_the_outbox_without_the_reason(client, auth, wor
     assert alerts.fan_out(alert.id) == 1
     delivery = db.session.scalar(select(AlertDelivery))
     assert delivery.user_id == world.lead.id
-    with SMTPSink() as sink:
-        app.config.update(
-            MAIL_SERVER=sink.host,
-            MAIL_PORT=sink.port,
-            MAIL_TIMEOUT=5,
-            BASE_URL="https://care.example.org",
-            SERVER_NAME=None,
-        )
-        assert alerts.send_due(alerts.due_deliveries()) == 1
-        (message,) = sink.wait_for(1)
+    app.config.update(BASE_URL="https://care.example.org", SERVER_NAME=None)
+    assert alerts.send_due(alerts.due_deliveries()) == 1
+    (message,) = sink.wait_for(1)
     assert message["To"] == world.lead.email
     assert "emergency access" in message["Subject"].lower()
     text = message.get_body(("plain",)).get_content()

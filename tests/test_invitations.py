@@ -34,24 +34,11 @@ NEW_PASSWORD = "a quiet meadow under snow"
 LINK_RE = re.compile(re.escape(BASE_URL) + r"/invitations/[A-Za-z0-9._-]+")
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as sink:
-        yield sink
-
-
 @pytest.fixture
-def sink(app, smtp_server):
-    """The SMTP sink, empty, with the app mailing to it and publishing nothing itself."""
-    smtp_server.clear()
-    app.config.update(
-        MAIL_SERVER=smtp_server.host,
-        MAIL_PORT=smtp_server.port,
-        MAIL_TIMEOUT=5,
-        BASE_URL=BASE_URL,
-        INVITATION_RELAY="off",
-    )
-    return smtp_server
+def sink(app, sink):
+    """The SMTP sink, with the app publishing nothing itself."""
+    app.config.update(BASE_URL=BASE_URL, INVITATION_RELAY="off")
+    return sink
 
 
 @pytest.fixture

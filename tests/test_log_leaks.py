@@ -125,23 +125,10 @@ class Capture:
         return self.stream.getvalue()
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as server:
-        yield server
-
-
 @pytest.fixture
-def sink(app, smtp_server):
-    smtp_server.clear()
-    app.config.update(
-        MAIL_SERVER=smtp_server.host,
-        MAIL_PORT=smtp_server.port,
-        MAIL_TIMEOUT=5,
-        BASE_URL=BASE_URL,
-        RATELIMIT_ENABLED=False,
-    )
-    return smtp_server
+def sink(app, sink):
+    app.config.update(BASE_URL=BASE_URL, RATELIMIT_ENABLED=False)
+    return sink
 
 
 class Scenario:

@@ -230,19 +230,10 @@ def test_json_endpoint_needs_a_session_csrf_token(app, client):
 # Reset by email ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    with SMTPSink() as server:
-        yield server
-
-
 @pytest.fixture
-def sink(app, smtp_server):
-    smtp_server.clear()
-    app.config.update(
-        MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5, BASE_URL=BASE_URL
-    )
-    return smtp_server
+def sink(app, sink):
+    app.config.update(BASE_URL=BASE_URL)
+    return sink
 
 
 @pytest.fixture
