@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import audit
@@ -120,26 +119,14 @@ def end_assignment(
     ends_on = today if old.ends_on is None else min(old.ends_on, today)
     new = _new_version(fields, PracticeStatus.ENDED)
     new.ends_on = ends_on
-    new.supersedes_id = old.id
-    new.root_id = old.history_root_id
-    old.superseded_at = utcnow()
-    try:
-        record.add_entry(new, actor=actor, client=client, commit=False)
-        audit.record(
-            "end_practice",
-            object_type="entry",
-            object_id=old.id,
-            client_id=client.id,
-            actor=actor,
-            detail=f"superseded by {new.id}",
-        )
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise PracticeError(
-            "This assignment changed meanwhile. Reload it and try again."
-        ) from error
-    return new
+    return record.supersede(
+        old,
+        new,
+        actor=actor,
+        client=client,
+        action="end_practice",
+        conflict=PracticeError("This assignment changed meanwhile. Reload it and try again."),
+    )
 
 
 def log_practice(

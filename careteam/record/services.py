@@ -60,13 +60,31 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
         raise EntryError("This entry was already amended. Amend the newest version.")
     if new.kind != old.kind:
         raise EntryError("An amendment must be of the same kind as the entry.")
+    return supersede(
+        old,
+        new,
+        actor=actor,
+        client=client,
+        action="amend_entry",
+        conflict=EntryError("This entry was amended meanwhile. Reload it and try again."),
+    )
+
+
+def supersede(
+    old: Entry, new: Entry, *, actor: User, client: Client, action: str, conflict: Exception
+) -> Entry:
+    """Append `new` as the version that replaces `old`, audited, in one commit.
+
+    The callers check who may do it; a unique constraint settles two versions racing for
+    the same one, and the loser gets `conflict`.
+    """
     new.supersedes_id = old.id
-    new.root_id = old.root_id or old.id
+    new.root_id = old.history_root_id
     old.superseded_at = utcnow()
     try:
         add_entry(new, actor=actor, client=client, commit=False)
         audit.record(
-            "amend_entry",
+            action,
             object_type="entry",
             object_id=old.id,
             client_id=client.id,
@@ -76,7 +94,7 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        raise EntryError("This entry was amended meanwhile. Reload it and try again.") from error
+        raise conflict from error
     return new
 
 
