@@ -216,14 +216,8 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
         "url": external_url("clients.show", client_id=client.id, _anchor=f"e{entry.id}"),
         "settings_url": external_url("digests.settings"),
     }
-    message = mail.build_message(
-        to=recipient.email,
-        subject=f"CareTeam alert: {_alert_title(entry)}",
-        text=render_template("email/alert.txt", **context),
-        html=render_template("email/alert.html", **context),
-    )
-    message.replace_header("Message-ID", delivery.message_id)
-    return message
+    subject = f"CareTeam alert: {_alert_title(entry)}"
+    return _message(delivery, recipient, subject, "alert", context)
 
 
 def _render_emergency_alert(delivery: AlertDelivery, recipient) -> EmailMessage:
@@ -240,11 +234,20 @@ def _render_emergency_alert(delivery: AlertDelivery, recipient) -> EmailMessage:
         "until": format_in_zone(grant.expires_at, zone_of(recipient)),
         "url": external_url("clients.team", client_id=grant.client_id, _anchor="emergency-access"),
     }
+    subject = f"CareTeam: emergency access to {context['client_label']}'s record"
+    return _message(delivery, recipient, subject, "emergency_access", context)
+
+
+def _message(
+    delivery: AlertDelivery, recipient, subject: str, template: str, context: dict
+) -> EmailMessage:
+    """The delivery's email from templates/email/<template>.txt and .html, carrying the
+    delivery's own Message-ID (a resend after a crash folds into the first)."""
     message = mail.build_message(
         to=recipient.email,
-        subject=f"CareTeam: emergency access to {context['client_label']}'s record",
-        text=render_template("email/emergency_access.txt", **context),
-        html=render_template("email/emergency_access.html", **context),
+        subject=subject,
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
     )
     message.replace_header("Message-ID", delivery.message_id)
     return message
