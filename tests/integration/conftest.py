@@ -27,7 +27,7 @@ from redis.retry import Retry
 
 from careteam import PLAIN_ENV
 from tests.conftest import SECRET_KEY
-from tests.services import RedisServer
+from tests.services import RedisServer, SMTPSink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Importing the app and connecting to the broker takes a few seconds on a slow machine.
@@ -195,6 +195,30 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def flush_redis(server: RedisServer) -> None:
+    """Empty the broker, so that no task of another test or backend reaches our worker."""
+    client = redis.Redis.from_url(
+        server.url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+    )
+    with contextlib.closing(client):
+        client.flushdb()
+
+
+@pytest.fixture
+def broker(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The harness's Redis, emptied before and after the test."""
+    flush_redis(redis_server)
+    yield redis_server
+    flush_redis(redis_server)
+
+
+@pytest.fixture
+def sink() -> Iterator[SMTPSink]:
+    """A fresh SMTP server per test: mail a killed worker sends late cannot reach the next."""
+    with SMTPSink() as server:
+        yield server
+
+
 @pytest.fixture
 def celery_launcher(tmp_path: Path) -> Iterator[CeleryLauncher]:
     """Start workers or beat for one test; they are stopped when the test ends."""
@@ -215,11 +239,7 @@ def redis_worker(
     Redis is emptied first, so that no task left over from another backend's worker
     writes into this backend's database.
     """
-    client = redis.Redis.from_url(
-        redis_server.url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
-    )
-    with contextlib.closing(client):
-        client.flushdb()
+    flush_redis(redis_server)
     launcher = CeleryLauncher(tmp_path_factory.mktemp("celery-worker"))
     try:
         yield launcher.worker(celery_env(database_url=_schema, redis_url=redis_server.url))

@@ -6,16 +6,12 @@ commit (its relay thread), the worker mints the link and mails it, and the link 
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 from flask import Flask
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import select
 
 from careteam import create_app
@@ -34,31 +30,9 @@ BASE_URL = "https://careteam.example.org"
 INVITE_LINK_RE = re.compile(re.escape(BASE_URL) + r"/invitations/[A-Za-z0-9._-]+")
 
 
-def _flush(server: RedisServer) -> None:
-    client = redis.Redis.from_url(
-        server.url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
-    )
-    with contextlib.closing(client):
-        client.flushdb()
-
-
-@pytest.fixture
-def invitation_broker(redis_server: RedisServer) -> Iterator[RedisServer]:
-    """The harness's Redis, emptied so that no other test's task reaches our worker."""
-    _flush(redis_server)
-    yield redis_server
-    _flush(redis_server)
-
-
-@pytest.fixture
-def invitation_sink() -> Iterator[SMTPSink]:
-    with SMTPSink() as sink:
-        yield sink
-
-
 @pytest.fixture
 def invitation_web(
-    app: Flask, tmp_root: str, invitation_broker: RedisServer, invitation_sink: SMTPSink
+    app: Flask, tmp_root: str, broker: RedisServer, sink: SMTPSink
 ) -> Iterator[Flask]:
     """The web app as production runs it: Redis broker, emails published by a relay thread."""
     config = base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root)
@@ -68,7 +42,7 @@ def invitation_web(
             **config,
             # Links are signed by the worker and read by the web app: one secret for both.
             "SECRET_KEY": SECRET_KEY,
-            "REDIS_URL": invitation_broker.url,
+            "REDIS_URL": broker.url,
             "INVITATION_RELAY": "thread",
             "BASE_URL": BASE_URL,
             # The web app itself must not send: only the worker knows the sink.
@@ -86,8 +60,8 @@ def invitation_web(
 def test_invitation_email_is_sent_by_the_worker_after_the_view_queues_it(
     app: Flask,
     invitation_web: Flask,
-    invitation_broker: RedisServer,
-    invitation_sink: SMTPSink,
+    broker: RedisServer,
+    sink: SMTPSink,
     celery_launcher: CeleryLauncher,
 ) -> None:
     lead = make_provider(Discipline.THERAPIST, name="Tess Lindqvist", email="lead@example.com")
@@ -95,9 +69,9 @@ def test_invitation_email_is_sent_by_the_worker_after_the_view_queues_it(
     worker = celery_launcher.worker(
         celery_env(
             database_url=app.config["SQLALCHEMY_DATABASE_URI"],
-            redis_url=invitation_broker.url,
-            SMTP_HOST=invitation_sink.host,
-            SMTP_PORT=str(invitation_sink.port),
+            redis_url=broker.url,
+            SMTP_HOST=sink.host,
+            SMTP_PORT=str(sink.port),
             BASE_URL=BASE_URL,
         )
     )
@@ -110,7 +84,7 @@ def test_invitation_email_is_sent_by_the_worker_after_the_view_queues_it(
     )
     assert response.status_code == 302
     try:
-        (message,) = invitation_sink.wait_for(1, timeout=30)
+        (message,) = sink.wait_for(1, timeout=30)
     except TimeoutError:
         pytest.fail("no invitation email\n" + worker.describe())
     assert message["To"] == "dana@example.com"
@@ -154,7 +128,7 @@ def test_invitation_email_is_sent_by_the_worker_after_the_view_queues_it(
     # A redelivered task (acks_late) sends nothing more.
     invitation_web.extensions["celery"].send_task("careteam.send_invitation", args=[invitation.id])
     with pytest.raises(TimeoutError):
-        invitation_sink.wait_for(2, timeout=3)
+        sink.wait_for(2, timeout=3)
 
 
 # Password reset part (passwords helper): the forgot form queues the task from its thread,
@@ -166,17 +140,17 @@ RESET_LINK_RE = re.compile(re.escape(BASE_URL) + r"/password/reset/[A-Za-z0-9._-
 def test_password_reset_email_is_sent_by_the_worker_and_the_link_works_once(
     app: Flask,
     invitation_web: Flask,
-    invitation_broker: RedisServer,
-    invitation_sink: SMTPSink,
+    broker: RedisServer,
+    sink: SMTPSink,
     celery_launcher: CeleryLauncher,
 ) -> None:
     user = make_provider(email="reset.me@example.com")
     worker = celery_launcher.worker(
         celery_env(
             database_url=app.config["SQLALCHEMY_DATABASE_URI"],
-            redis_url=invitation_broker.url,
-            SMTP_HOST=invitation_sink.host,
-            SMTP_PORT=str(invitation_sink.port),
+            redis_url=broker.url,
+            SMTP_HOST=sink.host,
+            SMTP_PORT=str(sink.port),
             BASE_URL=BASE_URL,
         )
     )
@@ -192,7 +166,7 @@ def test_password_reset_email_is_sent_by_the_worker_and_the_link_works_once(
     assert unknown.status_code == known.status_code == 200
     assert unknown.get_data() == known.get_data()
     try:
-        (message,) = invitation_sink.wait_for(1, timeout=30)
+        (message,) = sink.wait_for(1, timeout=30)
     except TimeoutError:
         pytest.fail("no password reset email\n" + worker.describe())
     assert message["To"] == "reset.me@example.com"
@@ -219,4 +193,4 @@ def test_password_reset_email_is_sent_by_the_worker_and_the_link_works_once(
     assert AuthActions(browser).login(user.email, password).status_code == 302
     # Nothing was ever sent for the unknown address.
     with pytest.raises(TimeoutError):
-        invitation_sink.wait_for(2, timeout=3)
+        sink.wait_for(2, timeout=3)

@@ -50,12 +50,6 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def sink() -> Iterator[SMTPSink]:
-    with SMTPSink() as server:
-        yield server
-
-
-@pytest.fixture
 def web(app: Flask, tmp_root: str, own_redis: RedisServer, sink: SMTPSink) -> Iterator[Flask]:
     """The web app as production runs it: Redis broker, alerts relayed by a thread."""
     config = base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root)

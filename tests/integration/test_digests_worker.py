@@ -29,8 +29,6 @@ import pytest
 import redis
 from celery import Celery
 from flask import Flask
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import select, update
 
 from careteam import create_app
@@ -68,15 +66,6 @@ BASE_URL = "https://careteam.example.org"
 LABEL = {kind: kind.label for kind in EntryKind}
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
 HREF_RE = re.compile(r'href="([^"]*)"')
-
-
-def flush_redis(server: RedisServer) -> None:
-    """Empty the broker, so that no task of another test or backend reaches our worker."""
-    client = redis.Redis.from_url(
-        server.url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
-    )
-    with contextlib.closing(client):
-        client.flushdb()
 
 
 def worker_env(app: Flask, redis_url: str, smtp_port: int, **overrides: str) -> dict[str, str]:
@@ -192,20 +181,6 @@ def sink_on(port: int, monkeypatch: pytest.MonkeyPatch) -> SMTPSink:
         patch.setattr(tests.services, "free_port", lambda: port)
         sink.start()
     return sink
-
-
-@pytest.fixture
-def broker(redis_server: RedisServer) -> Iterator[RedisServer]:
-    """The harness's Redis, emptied before and after the test."""
-    flush_redis(redis_server)
-    yield redis_server
-    flush_redis(redis_server)
-
-
-@pytest.fixture
-def sink() -> Iterator[SMTPSink]:
-    with SMTPSink() as server:
-        yield server
 
 
 @pytest.fixture
