@@ -11,6 +11,7 @@ is never needed. A missing browser fails the tests, it never skips them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -44,8 +45,19 @@ TIMEOUT_MS = 10_000
 @pytest.fixture
 def live_server(app, tmp_root: str) -> Iterator[str]:
     """Serve the app over real HTTP on 127.0.0.1; yields the base URL."""
+    with serve(app, tmp_root) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve(app, tmp_root: str, **overrides) -> Iterator[str]:
+    """A second app on the test database, with `overrides`, served in a thread."""
     live_app = create_app(
-        {**base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root), "SERVER_NAME": None}
+        {
+            **base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root),
+            "SERVER_NAME": None,
+            **overrides,
+        }
     )
     port = free_port()
     server = make_server("127.0.0.1", port, live_app, threaded=True)

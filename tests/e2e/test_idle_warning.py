@@ -7,46 +7,22 @@ A live server with a 12-second idle timeout and a 9-second warning, in real Chro
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
-from careteam import create_app
 from careteam.enums import Role
-from careteam.extensions import db
-from tests.conftest import base_config
+from tests.e2e.conftest import serve
 from tests.factories import PASSWORD, make_user
-from tests.services import free_port
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def short_idle_server(app, tmp_root: str) -> Iterator[str]:
-    live_app = create_app(
-        {
-            **base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root),
-            "SERVER_NAME": None,
-            "SESSION_IDLE_TIMEOUT": 12,
-            "SESSION_IDLE_WARNING": 9,
-        }
-    )
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="idle-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with live_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serve(app, tmp_root, SESSION_IDLE_TIMEOUT=12, SESSION_IDLE_WARNING=9) as url:
+        yield url
 
 
 def test_idle_warning_keeps_or_ends_the_session(app, short_idle_server, browser_page: Page):
