@@ -31,6 +31,17 @@ def attach_error(form, error: UserFacingError) -> None:
         form.form_errors.append(str(error))
 
 
+def attach_errors(form, problems: list[UserFacingError]) -> None:
+    """Show each of a form's rule refusals next to its field, unless that field already
+    has an error (from its own validators), or at the top of the form."""
+    for problem in problems:
+        field = getattr(form, problem.field, None) if problem.field else None
+        if field is None:
+            form.form_errors.append(str(problem))
+        elif not field.errors:
+            field.errors = [*field.errors, str(problem)]
+
+
 ERROR_TEXT = {
     400: (
         "Something in the request was not right",

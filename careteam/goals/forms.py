@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, choices
-from careteam.errors import UserFacingError
+from careteam.errors import attach_errors
 from careteam.goals.models import GOAL_ACHIEVEMENT_LABELS, GOAL_STATUS_LABELS, Goal
 from careteam.goals.rules import COMMENT_LIMIT, format_number, goal_problems, progress_problems
 from careteam.goals.services import GoalFields
@@ -39,16 +39,6 @@ class NumberField(DecimalField):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else format_number(self.data)
-
-
-def _attach(form: FlaskForm, problems: list[UserFacingError]) -> None:
-    """Put the use case's refusals next to their fields, unless a field already has one."""
-    for problem in problems:
-        field = getattr(form, problem.field, None) if problem.field else None
-        if field is None:
-            form.form_errors.append(str(problem))
-        elif not field.errors:
-            field.errors = [*field.errors, str(problem)]
 
 
 class GoalForm(FlaskForm):
@@ -149,7 +139,7 @@ class GoalForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         problems = goal_problems(self.goal_fields(), today=self.today, current=self.current)
-        _attach(self, problems)
+        attach_errors(self, problems)
         return valid and not problems
 
 
@@ -196,5 +186,5 @@ class ProgressForm(FlaskForm):
             comment=self.comment.data or "",
             today=self.today,
         )
-        _attach(self, problems)
+        attach_errors(self, problems)
         return valid and not problems

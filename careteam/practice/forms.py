@@ -9,7 +9,7 @@ from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaFi
 from wtforms.validators import Optional
 
 from careteam.enums import PracticePeriod
-from careteam.errors import UserFacingError
+from careteam.errors import attach_errors
 from careteam.practice.models import PracticeAssignment
 from careteam.practice.rules import (
     REFLECTION_LIMIT,
@@ -28,16 +28,6 @@ RATING_CHOICES = [
     ("4", "4"),
     ("5", "5: went well, helped"),
 ]
-
-
-def _attach(form: FlaskForm, problems: list[UserFacingError]) -> None:
-    """Put the rules' refusals next to their fields, unless a field already has one."""
-    for problem in problems:
-        field = getattr(form, problem.field, None) if problem.field else None
-        if field is None:
-            form.form_errors.append(str(problem))
-        elif not field.errors:
-            field.errors = [*field.errors, str(problem)]
 
 
 class AssignmentForm(FlaskForm):
@@ -81,7 +71,7 @@ class AssignmentForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         problems = assignment_problems(self.fields())
-        _attach(self, problems)
+        attach_errors(self, problems)
         return valid and not problems
 
 
@@ -127,5 +117,5 @@ class LogForm(FlaskForm):
             reflection=(self.reflection.data or "").strip(),
             today=self.today,
         )
-        _attach(self, problems)
+        attach_errors(self, problems)
         return valid and not problems
