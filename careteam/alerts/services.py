@@ -67,30 +67,15 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
     if alert is None or alert.processed_at is not None:
         return 0
     if alert.entry_id is None:
-        return _fan_out_emergency(alert, now)
-    entry = alert.entry
-    members = db.session.scalars(
-        select(CareTeamMember)
-        .where(
-            CareTeamMember.client_id == alert.client_id,
-            CareTeamMember.status == MemberStatus.ACTIVE,
-            CareTeamMember.provider_id != entry.author_id,
-        )
-        .options(joinedload(CareTeamMember.provider))
-    ).all()
+        recipients = _emergency_recipients(alert, now)
+    else:
+        recipients = _entry_recipients(alert, now)
     created = 0
-    for member in members:
-        user = member.provider
-        pref = preference_for(user)
-        if not user.active or not pref.alerts_enabled:
-            continue
-        held = schedule.quiet_until(
-            quiet_start=pref.quiet_start, quiet_end=pref.quiet_end, zone=zone_of(user), at=now
-        )
+    for user_id, deliver_after in recipients:
         delivery = AlertDelivery(
             alert_id=alert.id,
-            user_id=user.id,
-            deliver_after=held or now,
+            user_id=user_id,
+            deliver_after=deliver_after,
             message_id=make_msgid(domain="careteam.localhost"),
         )
         try:
@@ -104,42 +89,50 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
     return created
 
 
-def _fan_out_emergency(alert: OutboxAlert, now: datetime) -> int:
+def _active_members(alert: OutboxAlert) -> list[CareTeamMember]:
+    return list(
+        db.session.scalars(
+            select(CareTeamMember)
+            .where(
+                CareTeamMember.client_id == alert.client_id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+            )
+            .options(joinedload(CareTeamMember.provider))
+        )
+    )
+
+
+def _entry_recipients(alert: OutboxAlert, now: datetime) -> list[tuple[int, datetime]]:
+    """Every other active member who wants alerts, held until their quiet hours end."""
+    recipients = []
+    for member in _active_members(alert):
+        user = member.provider
+        if user.id == alert.entry.author_id:
+            continue
+        pref = preference_for(user)
+        if not user.active or not pref.alerts_enabled:
+            continue
+        held = schedule.quiet_until(
+            quiet_start=pref.quiet_start, quiet_end=pref.quiet_end, zone=zone_of(user), at=now
+        )
+        recipients.append((user.id, held or now))
+    return recipients
+
+
+def _emergency_recipients(alert: OutboxAlert, now: datetime) -> list[tuple[int, datetime]]:
     """An emergency access goes to the client's active team lead(s) at once.
 
     It is a security notice, not a clinical update: neither the alert opt-out nor quiet
     hours hold it back. A team without an active lead tells every active member.
     """
     grant = alert.emergency_access
-    active = db.session.scalars(
-        select(CareTeamMember)
-        .where(
-            CareTeamMember.client_id == alert.client_id,
-            CareTeamMember.status == MemberStatus.ACTIVE,
-        )
-        .options(joinedload(CareTeamMember.provider))
-    ).all()
-    recipients = [m for m in active if m.is_lead] or list(active)
-    created = 0
-    for member in recipients:
-        user = member.provider
-        if not user.active or (grant is not None and user.id == grant.user_id):
-            continue
-        delivery = AlertDelivery(
-            alert_id=alert.id,
-            user_id=user.id,
-            deliver_after=now,
-            message_id=make_msgid(domain="careteam.localhost"),
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(delivery)
-            created += 1
-        except IntegrityError:
-            pass
-    alert.processed_at = now
-    db.session.commit()
-    return created
+    active = _active_members(alert)
+    leads = [m for m in active if m.is_lead] or active
+    return [
+        (m.provider.id, now)
+        for m in leads
+        if m.provider.active and (grant is None or m.provider.id != grant.user_id)
+    ]
 
 
 def unprocessed_alerts(older_than: timedelta = timedelta(seconds=10)) -> list[int]:
