@@ -84,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from careteam import models  # noqa: F401  (every model registered with the metadata)
     from careteam.admin.views import bp as admin_bp
+    from careteam.api.views import bp as api_bp
     from careteam.auth.two_factor_views import bp as two_factor_bp
     from careteam.auth.two_factor_views import enforce_enrolment
     from careteam.auth.views import bp as auth_bp
@@ -118,6 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         two_factor_bp,
         emergency_bp,
         emergency_admin_bp,
+        api_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -129,7 +131,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     app.cli.add_command(cli)
     _register_request_hooks(app)
-    # After the request id is set: a user who must enrol in two-factor reaches only that.
+    # After the request id is set: API requests name their user by a token, and a user who
+    # must enrol in two-factor reaches only the enrolment page (never the API) until they do.
+    from careteam.api.auth import authenticate_request
+
+    app.before_request(authenticate_request)
     app.before_request(enforce_enrolment)
     _register_template_helpers(app)
     return app
@@ -165,6 +171,7 @@ def _finish_config(app: Flask) -> None:
         "SESSION_IDLE_WARNING",
         "PERMANENT_SESSION_LIFETIME",
         "BEAT_STALE_AFTER",
+        "IDEMPOTENCY_TTL",
     ):
         if isinstance(cfg[key], int | float):  # seconds, as environment variables give them
             cfg[key] = timedelta(seconds=cfg[key])

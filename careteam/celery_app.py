@@ -12,6 +12,7 @@ TASK_MODULES = [
     "careteam.invitations.tasks",
     "careteam.auth.tasks",
     "careteam.admin.tasks",
+    "careteam.api.tasks",
 ]
 
 

@@ -73,6 +73,12 @@ class Config:
     RATELIMIT_RESET_REQUEST_PER_ACCOUNT = "3 per hour"
     RATELIMIT_STRENGTH_CHECK_PER_IP = "60 per minute"
     RATELIMIT_EMERGENCY_SEARCH_PER_USER = "10 per hour"
+    # The JSON API (careteam/api/): requests per personal access token (429 beyond).
+    RATELIMIT_API_PER_TOKEN = "120 per minute; 3000 per hour"
+    # The largest JSON body the API reads (413 beyond); the app-wide cap is MAX_CONTENT_LENGTH.
+    API_MAX_BODY_BYTES = 64 * 1024
+    # How long a POST's Idempotency-Key and its first response are kept.
+    IDEMPOTENCY_TTL = 24 * 3600
     # Lockout: this many consecutive failed logins lock the account for LOGIN_LOCKOUT_MINUTES;
     # each further run of failures doubles the lock, up to LOGIN_LOCKOUT_MAX_MINUTES.
     LOGIN_LOCKOUT_THRESHOLD = 5
@@ -177,6 +183,12 @@ class Config:
                 "task": "careteam.seal_audit_log",
                 "schedule": 60.0,
                 "options": {"expires": 55},
+            },
+            # Kept API responses for Idempotency-Key replays, past their 24 hours.
+            "purge-idempotency-keys": {
+                "task": "careteam.purge_idempotency_keys",
+                "schedule": 3600.0,
+                "options": {"expires": 3500},
             },
             "worker-health": {
                 "task": "careteam.health",

@@ -13,6 +13,17 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class TokenScope(StrEnum):
+    """What a personal access token may do through the API."""
+
+    READ = "read"
+    WRITE = "write"  # read and write
+
+    @property
+    def label(self) -> str:
+        return "Read and write" if self is TokenScope.WRITE else "Read only"
+
+
 class Discipline(StrEnum):
     THERAPIST = "therapist"
     PSYCHIATRIST = "psychiatrist"

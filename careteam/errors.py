@@ -17,9 +17,11 @@ log = logging.getLogger("careteam.errors")
 class UserFacingError(ValueError):
     """A use case refused its input; the message is a plain sentence safe to show."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, *, http_status: int = 422) -> None:
         super().__init__(message)
         self.field = field
+        # What the API answers with: 422 for refused input, 409 for a conflict.
+        self.http_status = http_status
 
 
 def attach_error(form, error: UserFacingError) -> None:
@@ -69,6 +71,8 @@ def register_error_pages(app: Flask) -> None:
     """Our own error pages: plain sentences, never a stack trace."""
 
     def render(status: int):
+        if wants_problem():
+            return problem_response(status)
         title, advice = ERROR_TEXT.get(status, ERROR_TEXT[400 if status < 500 else 500])
         if (
             request.path.startswith("/healthz")
@@ -76,6 +80,15 @@ def register_error_pages(app: Flask) -> None:
         ):
             return {"error": title}, status
         return render_template("errors.html", status=status, title=title, advice=advice), status
+
+    from careteam.api.problems import (
+        ApiProblem,
+        FieldError,
+        problem_response,
+        wants_problem,
+    )
+    from careteam.api.problems import render as render_problem
+    from careteam.extensions import db
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -86,11 +99,32 @@ def register_error_pages(app: Flask) -> None:
         )
         return render_template("errors.html", status=400, title=title, advice=advice), 400
 
+    @app.errorhandler(ApiProblem)
+    def api_problem(error: ApiProblem):
+        db.session.rollback()
+        return render_problem(error)
+
+    @app.errorhandler(UserFacingError)
+    def refused(error: UserFacingError):
+        # Web views catch their use cases' refusals and show them on the form; only the
+        # API lets them through, to answer with the field and the sentence.
+        db.session.rollback()
+        if not wants_problem():
+            log.exception("unhandled refusal", extra={"path": request.path})
+            return render(500)
+        errors = (
+            [FieldError(pointer=f"/{error.field}", detail=str(error))] if error.field else None
+        )
+        return problem_response(error.http_status, str(error), errors=errors)
+
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
         # Flask-Limiter's own page would show the limit's notation; ours says what to do.
         wait = _retry_after_seconds(error)
         log.warning("rate limited", extra={"endpoint": request.endpoint, "status": 429})
+        if wants_problem():
+            detail = f"Too many requests with this token. Wait {wait} seconds."
+            return problem_response(429, detail, headers={"Retry-After": str(wait)})
         response = make_response(render(429))
         response.headers["Retry-After"] = str(wait)
         response.headers["Cache-Control"] = "no-store"
@@ -105,8 +139,6 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         log.exception("unhandled error", extra={"path": request.path})
-        from careteam.extensions import db
-
         db.session.rollback()
         return render(500)
 

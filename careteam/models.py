@@ -1,6 +1,7 @@
 """Every feature's models in one import, for Alembic autogenerate and `flask shell`."""
 
 from careteam.alerts.models import AlertDelivery, OutboxAlert
+from careteam.api.models import ApiToken, IdempotentResponse
 from careteam.audit import AuditEvent
 from careteam.auth.models import User, UserSession
 from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
@@ -17,6 +18,7 @@ from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, T
 
 __all__ = [
     "AlertDelivery",
+    "ApiToken",
     "AuditEvent",
     "CareTeamChange",
     "CareTeamMember",
@@ -30,6 +32,7 @@ __all__ = [
     "GoalEvent",
     "GoalProgress",
     "Heartbeat",
+    "IdempotentResponse",
     "Invitation",
     "LevelOfCareChange",
     "LevelOfCareEntry",

@@ -74,3 +74,16 @@ def add_member(
         discipline=discipline or Discipline(provider.discipline),
         **kw,
     )
+
+
+def make_token(user: User, scope: str = "write", days: int = 30, name: str = "test") -> str:
+    """A personal access token for the user (through the real service); returns the secret."""
+    from careteam.api.tokens import create_token
+
+    _token, secret = create_token(user=user, name=name, scope=scope, days=days)
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The header that authenticates an API request with this token."""
+    return {"Authorization": f"Bearer {secret}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 
 from careteam import audit
+from careteam.api.tokens import revoke_all_tokens
 from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.auth.services import revoke_all_sessions
@@ -39,6 +40,7 @@ def set_active(*, actor: User, user: User, active: bool) -> None:
     user.deactivated_at = None if active else utcnow()
     if not active:
         revoke_all_sessions(user)
+        revoke_all_tokens(user)  # they stop working at once anyway: the account is inactive
         # Their entries stay; invitations to or from them die with the account.
         revoke_for_deactivated_user(actor=actor, user=user)
     audit.record(

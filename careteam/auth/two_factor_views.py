@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -43,6 +44,8 @@ def enforce_enrolment():
     enrolled reaches only the enrolment page (and logout) until they do."""
     if request.endpoint is None or request.endpoint in ENROLMENT_ENDPOINTS:
         return None
+    if g.get("api_token") is not None:
+        return None  # created after a verified login; revoked when the account is
     if not current_user.is_authenticated or session.get(VERIFIED_KEY) == current_user.id:
         return None
     if not two_factor.required_for(current_user):

@@ -48,7 +48,7 @@ class GoalConflict(UserFacingError):
     """The goal changed after the form was loaded; nothing was saved."""
 
     def __init__(self) -> None:
-        super().__init__(CONFLICT_MESSAGE)
+        super().__init__(CONFLICT_MESSAGE, http_status=409)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,9 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
     if old.author_id != actor.id:
         raise EntryError("Only the author can amend an entry. Add a note instead.")
     if old.superseded_at is not None:
-        raise EntryError("This entry was already amended. Amend the newest version.")
+        raise EntryError(
+            "This entry was already amended. Amend the newest version.", http_status=409
+        )
     if new.kind != old.kind:
         raise EntryError("An amendment must be of the same kind as the entry.")
     return supersede(
@@ -66,7 +68,9 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
         actor=actor,
         client=client,
         action="amend_entry",
-        conflict=EntryError("This entry was amended meanwhile. Reload it and try again."),
+        conflict=EntryError(
+            "This entry was amended meanwhile. Reload it and try again.", http_status=409
+        ),
     )
 
 
