@@ -74,7 +74,7 @@ class Config:
     RATELIMIT_STRENGTH_CHECK_PER_IP = "60 per minute"
     RATELIMIT_EMERGENCY_SEARCH_PER_USER = "10 per hour"
     # The JSON API (careteam/api/): requests per personal access token (429 beyond).
-    RATELIMIT_API_PER_TOKEN = "120 per minute; 3000 per hour"
+    RATELIMIT_API_PER_TOKEN = "120 per minute; 3000 per hour"  # noqa: S105  # nosec B105
     # The largest JSON body the API reads (413 beyond); the app-wide cap is MAX_CONTENT_LENGTH.
     API_MAX_BODY_BYTES = 64 * 1024
     # How long a POST's Idempotency-Key and its first response are kept.

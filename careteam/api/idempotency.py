@@ -9,6 +9,7 @@ under a used key is refused (422), one while the first still runs gets 409.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -45,10 +46,8 @@ def _key() -> str | None:
 
 def _fingerprint() -> str:
     body = request.get_data(cache=True)
-    try:  # the same JSON whatever the spacing or key order
+    with contextlib.suppress(ValueError):  # the same JSON whatever the spacing or key order
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), body):
         digest.update(len(part).to_bytes(8, "big") + part)

@@ -17,7 +17,7 @@ from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 
 # Recognisable in logs, config files and secret scanners, like GitHub's "ghp_".
-TOKEN_PREFIX = "ctp_"
+TOKEN_PREFIX = "ctp_"  # noqa: S105 - a public prefix, not a secret  # nosec B105
 # Writing last_used_at on every request would turn each read into a write; a minute is
 # precise enough to tell a user which token is still in use.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
