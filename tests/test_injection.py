@@ -180,7 +180,13 @@ def _role_for(endpoint: str) -> str | None:
 def _get_endpoints() -> list[str]:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
     return sorted(
-        {r.endpoint for r in app.url_map.iter_rules() if "GET" in r.methods} - {"static"}
+        {
+            r.endpoint
+            for r in app.url_map.iter_rules()
+            # JSON, not HTML (tests/test_api_*.py); the API reference shows no user input.
+            if "GET" in r.methods and not r.endpoint.startswith("api.")
+        }
+        - {"static"}
     )
 
 
