@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.digests.views import bp as digests_bp
     from careteam.emergency.views import admin_bp as emergency_admin_bp
     from careteam.emergency.views import bp as emergency_bp
+    from careteam.fhir.views import bp as fhir_bp
     from careteam.goals.views import bp as goals_bp
     from careteam.health.views import bp as health_bp
     from careteam.invitations.views import bp as invitations_bp
@@ -120,6 +121,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         emergency_bp,
         emergency_admin_bp,
         api_bp,
+        fhir_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
