@@ -37,6 +37,7 @@ class Action(StrEnum):
     EDIT_PROFILE = "edit_profile"
     CHANGE_PASSWORD = "change_password"  # noqa: S105 - an action name, not a secret  # nosec B105
     MANAGE_TWO_FACTOR = "manage_two_factor"
+    MANAGE_API_TOKENS = "manage_api_tokens"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"
@@ -65,6 +66,7 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.EDIT_PROFILE: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.CHANGE_PASSWORD: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.MANAGE_TWO_FACTOR: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
+    Action.MANAGE_API_TOKENS: frozenset({Role.PROVIDER, Role.CLIENT, Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),

@@ -5,8 +5,11 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TelField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from careteam.api.tokens import EXPIRY_CHOICES_DAYS, NAME_MAX
+from careteam.enums import TokenScope
 
 
 class ProfileForm(FlaskForm):
@@ -33,6 +36,35 @@ class ProfileForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.time_zone.choices = TIME_ZONES
+
+
+class ApiTokenForm(FlaskForm):
+    """A new personal access token: the service (careteam.api.tokens) checks the values."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
+        ],
+        description='What will use it, e.g. "EHR sync" or "my laptop script".',
+    )
+    scope = RadioField(
+        "What it may do",
+        choices=[
+            (TokenScope.READ, "Read only: look at records, change nothing"),
+            (TokenScope.WRITE, "Read and write: also post notes, goals and other entries"),
+        ],
+        default=TokenScope.READ,
+        validators=[DataRequired(message="Choose read only, or read and write.")],
+    )
+    days = SelectField(
+        "Expires after",
+        choices=[(days, f"{days} days") for days in EXPIRY_CHOICES_DAYS],
+        coerce=int,
+        default=90,
+        validators=[DataRequired(message="Choose when the token expires.")],
+    )
 
 
 TIME_ZONES = [

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from careteam.access import Action, require
+from careteam.api import tokens as api_tokens
 from careteam.auth import passwords
 from careteam.auth import services as accounts
 from careteam.auth.forms import ChangePasswordForm
-from careteam.errors import attach_error
+from careteam.errors import UserFacingError, attach_error
+from careteam.extensions import utcnow
 from careteam.settings import services
-from careteam.settings.forms import ProfileForm
+from careteam.settings.forms import ApiTokenForm, ProfileForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -61,3 +72,54 @@ def password():
             return redirect(url_for("settings.password"))
     status = 400 if request.method == "POST" else 200
     return render_template("settings/password.html", form=form), status
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@require(Action.MANAGE_API_TOKENS)
+def tokens():
+    """The user's personal access tokens for the API; a new one's secret is shown once."""
+    form = ApiTokenForm()
+    created = secret = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created, secret = api_tokens.create_token(
+                user=current_user,
+                name=form.name.data,
+                scope=form.scope.data,
+                days=form.days.data,
+            )
+        except UserFacingError as error:
+            attach_error(form, error)
+            status = 400
+        else:
+            form = ApiTokenForm(formdata=None)  # an empty form under the new secret
+    elif request.method == "POST":
+        status = 400
+    # The secret is rendered by this response only: not flashed (the session would keep
+    # it), not redirected to, never cached, never sent on in a Referer.
+    response = make_response(
+        render_template(
+            "settings/tokens.html",
+            form=form,
+            tokens=api_tokens.tokens_of(current_user),
+            created=created,
+            secret=secret,
+            now=utcnow(),
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require(Action.MANAGE_API_TOKENS)
+def revoke_token(token_id: int):
+    try:
+        token = api_tokens.revoke_token(user=current_user, token_id=token_id)
+    except LookupError:
+        abort(404)
+    flash(f"The token \u201c{token.name}\u201d was revoked. It no longer works.", "success")
+    return redirect(url_for("settings.tokens"))
