@@ -20,7 +20,6 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
-from careteam import create_app
 from careteam.audit import AuditEvent
 from careteam.clients import services as clients
 from careteam.clients.models import Client
@@ -40,7 +39,6 @@ from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.medications.services import record_change
 from careteam.nutrition.services import post_update
 from careteam.record.services import post_note
-from tests.conftest import base_config
 from tests.factories import add_member, make_client, make_provider, make_user
 
 BLIND_WEIGHT = Decimal("71.3")
@@ -62,21 +60,6 @@ TEXT = {
     "blind note": "Weighed-blind-in-gown-BW",
     "level reason": "Step-up-reason-LR",
 }
-
-
-@pytest.fixture(scope="session")
-def _shared_app(_shared_app, _schema, tmp_root):
-    """The shared app, or until the lead registers the blueprint one with it added."""
-    if "fhir" in _shared_app.blueprints:
-        yield _shared_app
-        return
-    from careteam.fhir.views import bp
-
-    app = create_app(base_config(_schema, tmp_root))
-    app.register_blueprint(bp)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 @dataclass
@@ -516,3 +499,13 @@ def test_export_queries_do_not_grow_with_the_record(app, client, auth, count_que
     _grow(world, 6)
     large = count()
     assert small == large, (small, large)
+
+
+def test_the_portal_links_to_the_clients_own_export(app, client, auth):
+    world = _build()
+    auth.login(world.own.email)
+    page = client.get("/portal/").get_data(as_text=True)
+    link = re.search(r'href="([^"]+)"[^>]*>Download my record \(FHIR\)<', page)
+    assert link, "no download link on the portal home"
+    assert link.group(1) == _url(world.record.id)
+    assert client.get(link.group(1)).status_code == 200
