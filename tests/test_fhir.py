@@ -39,7 +39,14 @@ from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.medications.services import record_change
 from careteam.nutrition.services import post_update
 from careteam.record.services import post_note
-from tests.factories import add_member, make_client, make_provider, make_user
+from tests.factories import (
+    add_member,
+    bearer,
+    make_client,
+    make_provider,
+    make_token,
+    make_user,
+)
 
 BLIND_WEIGHT = Decimal("71.3")
 # 71.3 on its own in any formatting (71.3, 71.30, 71,3), not inside 171.3 or 71.35.
@@ -509,3 +516,16 @@ def test_the_portal_links_to_the_clients_own_export(app, client, auth):
     assert link, "no download link on the portal home"
     assert link.group(1) == _url(world.record.id)
     assert client.get(link.group(1)).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["lead", "own", "outsider"])
+def test_a_read_only_token_exports_what_its_user_may_read(app, client, who):
+    world = _build()
+    user = make_provider() if who == "outsider" else getattr(world, who)
+    response = client.get(_url(world.record.id), headers=bearer(make_token(user, scope="read")))
+    if who == "outsider":
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    data = _validated(response.get_data(as_text=True))
+    assert len(_of(data, "Goal")) == (2 if who == "lead" else 1)
