@@ -28,7 +28,7 @@ from careteam.fhir import resources
 from careteam.goals import services as goal_services
 from careteam.goals.models import Goal
 from careteam.medications import services as medication_services
-from careteam.medications.derive import medication_histories
+from careteam.medications.derive import MedicationHistory, medication_histories
 from careteam.medications.models import MedicationChange
 from careteam.nutrition.models import NutritionUpdate
 from careteam.portal import services as portal_services
@@ -138,7 +138,7 @@ def _medications(client: Client, bundle: Bundle) -> None:
             )
 
 
-def _medication_status(change: MedicationChange, history) -> str:
+def _medication_status(change: MedicationChange, history: MedicationHistory) -> str:
     """MedicationStatement.status from where a change stands in its medication's history.
 
     A stop is "stopped"; the change in effect today "active"; a change dated later
