@@ -53,6 +53,7 @@ class Action(StrEnum):
     POST_MEDICATION = "post_medication"
     POST_NUTRITION = "post_nutrition"
     ASSIGN_PRACTICE = "assign_practice"
+    EXPORT_RECORD = "export_record"  # the team's FHIR copy; never under an emergency grant
     # The client's own view of their record (portal).
     VIEW_SHARED_RECORD = "view_shared_record"
     VIEW_ACCESS_LOG = "view_access_log"
@@ -80,6 +81,7 @@ MEMBER_ACTIONS = frozenset(
         Action.POST_NOTE,
         Action.POST_GOAL,
         Action.ASSIGN_PRACTICE,
+        Action.EXPORT_RECORD,
     }
 )
 LEAD_ACTIONS = frozenset(

@@ -118,6 +118,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.EDIT_PROFILE,
                 Action.CHANGE_PASSWORD,
                 Action.MANAGE_TWO_FACTOR,
+                Action.MANAGE_API_TOKENS,
                 Action.EMERGENCY_ACCESS,
             },
         ),
@@ -128,6 +129,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.EDIT_PROFILE,
                 Action.CHANGE_PASSWORD,
                 Action.MANAGE_TWO_FACTOR,
+                Action.MANAGE_API_TOKENS,
             },
         ),
         (
@@ -139,6 +141,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.EDIT_PROFILE,
                 Action.CHANGE_PASSWORD,
                 Action.MANAGE_TWO_FACTOR,
+                Action.MANAGE_API_TOKENS,
                 Action.EMERGENCY_ACCESS,
             },
         ),

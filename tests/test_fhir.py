@@ -449,8 +449,10 @@ def test_an_emergency_grant_does_not_export(app, client, auth):
     response = client.get(_url(world.record.id))
     assert response.status_code == 403
     assert TEXT["shared"] not in response.get_data(as_text=True)
-    (refused,) = _events()
+    assert _events() == []
+    (refused,) = _events("export_record")  # the policy's audited refusal
     assert (refused.actor_id, refused.outcome) == (admin.id, AuditOutcome.DENIED)
+    assert refused.detail == "emergency access is read-only"
 
 
 def _grow(world: World, times: int) -> None:

@@ -35,6 +35,7 @@ ACTION_WORDS = {
     "view_medications": "looked at your medications",
     "view_medication_change": "read a medication change",
     "view_nutrition": "looked at your nutrition updates",
+    "export_fhir": "downloaded a copy of your record",
     "create_client": "created your record",
     "create_note": "added a note",
     "create_goal": "set or changed a goal",
