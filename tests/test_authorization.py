@@ -18,6 +18,7 @@ from decimal import Decimal
 import pytest
 
 from careteam.admin.services import set_active
+from careteam.api.tokens import create_token
 from careteam.auth.models import User
 from careteam.auth.reset import make_token as make_reset_token
 from careteam.clients import services as client_services
@@ -122,6 +123,9 @@ portal.access                GET     login  200     200    403     403     403  
 settings.profile             GET     login  200     200    200     200     200   200    200    login
 settings.profile             POST    login  302     302    302     302     302   302    302    login
 settings.password            GET     login  200     200    200     200     200   200    200    login
+settings.tokens              GET     login  200     200    200     200     200   200    200    login
+settings.tokens              POST    login  400     400    400     400     400   400    400    login
+settings.revoke_token        POST    login  404     404    404     404     404   404    404    login
 settings.password            POST    login  400     400    400     400     400   400    400    login
 digests.settings             GET     login  200     200    200     200     200   200    200    login
 digests.settings             POST    login  400     400    400     400     400   400    400    login
@@ -140,6 +144,7 @@ admin.health                 GET     login  403     403    403     403     403  
 admin.unlock                 POST    login  403     403    403     403     403   403    302    login
 health.healthz               GET     200    200     200    200     200     200   200    200    200
 static                       GET     200    200     200    200     200     200   200    200    200
+fhir.patient_everything      GET     401    200     404    404     200     200   404    404    401
 emergency.find               GET     login  403     403    200     200     200   200    200    login
 emergency.find               POST    login  403     403    400     400     400   400    400    login
 emergency.reason             GET     login  403     403    404     404     404   404    200    login
@@ -282,6 +287,8 @@ def _world():
         "entry_id:practice.end": practice.id,
         "entry_id:practice.log": practice.id,
         "goal_id:portal.goal": shared_goal.id,
+        # Someone else's token: nobody in the table may revoke it.
+        "token_id": create_token(user=target, name="theirs", scope="read", days=7)[0].id,
         "invitation_id": team_invitation.id,
         "invitation_id:invitations.revoke_account": account_invitation.id,
         "invitation_id:invitations.resend_account": account_invitation.id,

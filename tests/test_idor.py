@@ -36,7 +36,15 @@ MARK = "BRAVO"  # in every name and text of team B; never in a response to A
 # Arguments that are not ids: signed tokens (tampering is tested with each feature)
 # and static file names.
 NOT_IDS = {"token", "filename"}
-ID_ARGS = {"client_id", "entry_id", "goal_id", "member_id", "invitation_id", "user_id"}
+ID_ARGS = {
+    "client_id",
+    "entry_id",
+    "goal_id",
+    "member_id",
+    "invitation_id",
+    "user_id",
+    "token_id",
+}
 # The kind of entry each endpoint with an entry_id acts on; "wrong" is another kind.
 ENTRY_KIND = {
     "record.entry": "note",
@@ -61,6 +69,8 @@ GLOBAL_ID_ROUTES = {
     "admin.reset_two_factor": "admin",
     "invitations.revoke_account": "admin",
     "invitations.resend_account": "admin",
+    # Anyone's own tokens; another user's token is 404 (tests/test_api_tokens.py).
+    "settings.revoke_token": "lead",
 }
 # Break-glass: a provider may ask for any record by stating a reason, by design
 # (tests/test_emergency_access.py); the probes only try ids that do not exist.
