@@ -1,0 +1,134 @@
+"""The API's writes on an existing entry: amending it, acknowledging a medication change."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from pydantic import ValidationError
+
+from careteam import audit
+from careteam.access import Action, load_client
+from careteam.api.openapi import operation
+from careteam.api.problems import ApiProblem, pydantic_errors
+from careteam.api.serializers import EntryOut, entry_out
+from careteam.api.views import bp
+from careteam.api.write_schemas import AMENDABLE, AmendmentIn
+from careteam.api.write_views import (
+    CLIENT,
+    created,
+    entry_path,
+    save_medication,
+    save_note,
+    save_nutrition,
+    save_practice,
+    save_progress,
+)
+from careteam.enums import AuditOutcome, EntryKind
+from careteam.extensions import db
+from careteam.medications import services as medications
+from careteam.record import services as record
+from careteam.record.models import Entry
+from careteam.record.views import POST_ACTION
+
+ENTRY = f"{CLIENT}/entries/<int:entry_id>"
+SAVERS = {
+    EntryKind.NOTE: save_note,
+    EntryKind.GOAL_PROGRESS: save_progress,
+    EntryKind.MEDICATION: save_medication,
+    EntryKind.NUTRITION: save_nutrition,
+    EntryKind.PRACTICE: save_practice,
+}
+AMENDABLE_KINDS = ", ".join(kind.value for kind in AMENDABLE)
+
+
+def _newest(entry: Entry) -> Entry:
+    return next(v for v in record.history(entry) if v.is_current)
+
+
+@bp.post(f"{ENTRY}/amendments")
+@operation(
+    summary="Amend an entry",
+    body=AmendmentIn,
+    responses={201: EntryOut},
+    description=f"Correct an entry of kind {AMENDABLE_KINDS}: send the whole entry again, "
+    "in the body that kind is created with (a note's for a note, and so on). The "
+    "corrected version replaces the entry on the timeline; both stay in its history. Only "
+    "the author amends (403 for anyone else), with the right to post that kind, and only "
+    "the newest version (409 when it was already amended). Other kinds of entry cannot be "
+    "amended (422).",
+)
+def amend_entry(client_id: int, entry_id: int, body: AmendmentIn):
+    access = load_client(client_id, Action.VIEW_RECORD)
+    try:
+        old = record.get_entry(access.client, entry_id, current_user)
+    except LookupError:
+        abort(404)
+    kind = EntryKind(old.kind)
+    if kind not in AMENDABLE:
+        raise ApiProblem(
+            422,
+            f"Entries of kind {kind.value} cannot be amended; only {AMENDABLE_KINDS}. "
+            "Add a note instead.",
+        )
+    access = load_client(client_id, POST_ACTION[kind])  # e.g. prescribers only: 403
+    if old.author_id != current_user.id:
+        audit.record(
+            "amend_entry",
+            object_type="entry",
+            object_id=old.id,
+            client_id=client_id,
+            outcome=AuditOutcome.DENIED,
+            detail="not the author",
+        )
+        db.session.commit()
+        raise ApiProblem(403, "Only the author can amend an entry. Add a note instead.")
+    if not old.is_current:
+        raise ApiProblem(
+            409,
+            f"This entry was already amended. Amend the newest version, entry {_newest(old).id}.",
+        )
+    try:
+        values = AMENDABLE[kind].model_validate(body.root)
+    except ValidationError as error:
+        raise ApiProblem(
+            422,
+            f"Send the body a {kind.value} entry is created with; see errors.",
+            errors=pydantic_errors(error),
+        ) from None
+    return created(
+        SAVERS[kind](access, values, amends=old), with_team=kind == EntryKind.MEDICATION
+    )
+
+
+@bp.post(f"{ENTRY}/acknowledgements")
+@operation(
+    summary="Acknowledge a medication change",
+    responses={200: EntryOut, 201: EntryOut},
+    description="Say that you have seen a medication change: 201 the first time, 200 "
+    "when you had already acknowledged it (nothing changes). Any member of the care team "
+    "but the prescriber who recorded it. 404 for any entry that is not a medication change "
+    "you can see; 409 for a change that was amended since (acknowledge the newest "
+    "version). Answers with the change and its acknowledgements.",
+)
+def acknowledge(client_id: int, entry_id: int):
+    access = load_client(client_id, Action.VIEW_RECORD)
+    try:
+        change = medications.get_change(access.client, entry_id, current_user)
+    except LookupError:
+        raise ApiProblem(
+            404, "There is no medication change with this id on this record."
+        ) from None
+    if not change.is_current:
+        raise ApiProblem(
+            409,
+            "This change was amended. Acknowledge the newest version, entry "
+            f"{_newest(change).id}.",
+        )
+    first = medications.acknowledge(actor=current_user, client=access.client, entry_id=entry_id)
+    change = medications.get_change(access.client, entry_id, current_user)
+    out = EntryOut(
+        entry_out(change, viewer=current_user, team=record.active_members(access.client))
+    )
+    if first:
+        return out, 201, {"Location": entry_path(change)}
+    return out, 200
