@@ -107,3 +107,6 @@ def save_digest_preferences(body: DigestPreferencesIn):
     values = body.model_dump(exclude={"time_zone"})
     digests.save_preferences(user=current_user, time_zone=body.time_zone, **values)
     return _preferences_out()
+
+
+from careteam.api import write_views  # noqa: E402,F401  (routes on bp)
