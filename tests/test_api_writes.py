@@ -148,6 +148,7 @@ def test_a_member_posts_a_note(post, world):
         ({**NOTE, "colour": "red"}, "/colour"),
         ({**NOTE, "title": "x" * (write_schemas.NOTE_TITLE_MAX + 1)}, "/title"),
         ({**NOTE, "urgent": "very"}, "/urgent"),
+        ({**NOTE, "body": "a\u0000b"}, "/body"),  # PostgreSQL cannot store it
     ],
 )
 def test_a_refused_note_names_the_field_and_saves_nothing(post, body, pointer):
@@ -214,6 +215,8 @@ def test_only_prescribers_record_medication_changes(post, who):
 
 
 def test_medication_refusals_come_all_at_once_with_the_forms_sentences(post):
+    huge = _pointers(post("/medications", {**MEDICATION, "dose": "1e999999999"}, "psych"))
+    assert huge == {"/dose": "Enter a dose below 1,000,000."}
     errors = _pointers(post("/medications", {**MEDICATION, "dose": -5}, "psych"))
     assert errors == {"/dose": medication_services.MESSAGES["dose"]}
     errors = _pointers(
@@ -285,6 +288,7 @@ def test_goal_refusals_follow_the_goal_rules(post, world):
     errors = _pointers(post("/goals", _goal_body(world, owner_id=world.own.id)))
     assert set(errors) == {"/owner_id"}
     assert set(_pointers(post("/goals", _goal_body(world, status="completed")))) == {"/status"}
+    assert set(_pointers(post("/goals", _goal_body(world, owner_id=2**40)))) == {"/owner_id"}
     assert _count(Goal) == 0
 
 

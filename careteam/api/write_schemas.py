@@ -39,6 +39,7 @@ from careteam.enums import (
 )
 from careteam.goals.forms import NEW_GOAL_STATUSES
 from careteam.goals.rules import COMMENT_LIMIT, NUMBER_LIMIT, TEXT_LIMITS, number_problem
+from careteam.input_guard import MAX_ID
 from careteam.medications import services as medications
 from careteam.nutrition import services as nutrition
 from careteam.practice.models import MAX_TARGET
@@ -77,7 +78,8 @@ def _checked_decimal(
 
 def _dose_problem(dose: Decimal) -> str | None:
     try:
-        medications.parse_dose(format(dose, "f"))
+        # str, not format(dose, "f"): 1E+999999999 must not become a billion digits.
+        medications.parse_dose(str(dose))
     except EntryError as error:
         return str(error)
     return None
@@ -117,7 +119,22 @@ NOTE_TITLE_MAX = _form_max_length(NoteForm.title)
 NOTE_BODY_MAX = _form_max_length(NoteForm.body)
 
 
-class NoteIn(StrictIn):
+class WriteIn(StrictIn):
+    """What every write refuses: text no column can store (NUL on PostgreSQL; the web's
+    input guard refuses it in forms)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("null_character", "Remove the null character (\\u0000).")
+        return value
+
+
+UserId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class NoteIn(WriteIn):
     """A coordination note."""
 
     title: str = Field(default="", max_length=NOTE_TITLE_MAX)
@@ -129,7 +146,7 @@ class NoteIn(StrictIn):
     urgent: bool = Field(default=False, description="Alert the team now.")
 
 
-class GoalIn(StrictIn):
+class GoalIn(WriteIn):
     """A new goal: what is measured, from where to where, by when, owned by whom."""
 
     title: str = Field(max_length=TEXT_LIMITS["title"])
@@ -140,7 +157,7 @@ class GoalIn(StrictIn):
     target: Measurement
     direction: GoalDirection = Field(description="up: higher is better; down: lower is better.")
     target_date: date = Field(description="Not in the past.")
-    owner_id: int | None = Field(
+    owner_id: UserId | None = Field(
         default=None, description="A user on the care team now; you when left out."
     )
     status: NewGoalStatus = GoalStatus.ACTIVE.value
@@ -149,11 +166,12 @@ class GoalIn(StrictIn):
     )
 
 
-class GoalChangeIn(StrictIn):
+class GoalChangeIn(WriteIn):
     """A change to a goal: `version` as read, and only the fields to change."""
 
     version: int = Field(
         ge=1,
+        le=MAX_ID,
         description="The goal's version you read. If it has changed since, nothing is saved "
         "and the answer is 409: read the goal again and decide.",
     )
@@ -167,13 +185,13 @@ class GoalChangeIn(StrictIn):
     target_date: date | MISSING = Field(
         default=MISSING, description="Not in the past, unless it is the goal's current date."
     )
-    owner_id: int | MISSING = MISSING
+    owner_id: UserId | MISSING = MISSING
     status: GoalStatus | MISSING = MISSING
     achievement: GoalAchievement | MISSING = MISSING
     shared_with_client: bool | MISSING = MISSING
 
 
-class ProgressIn(StrictIn):
+class ProgressIn(WriteIn):
     """A check-in: the value of the goal's measure on a date."""
 
     measured_on: date = Field(description="Not in the future.")
@@ -181,7 +199,7 @@ class ProgressIn(StrictIn):
     comment: str = Field(default="", max_length=COMMENT_LIMIT)
 
 
-class MedicationIn(StrictIn):
+class MedicationIn(WriteIn):
     """A medication started, changed, stopped or continued (prescribers only)."""
 
     medication: str = Field(max_length=medications.LENGTHS["medication"], examples=["sertraline"])
@@ -200,7 +218,7 @@ class MedicationIn(StrictIn):
     )
 
 
-class NutritionIn(StrictIn):
+class NutritionIn(WriteIn):
     """A nutrition update (dietitians only): a meal plan, a weight, a supplement or a note."""
 
     update_type: NutritionType
@@ -228,7 +246,7 @@ class NutritionIn(StrictIn):
         return value
 
 
-class PracticeIn(StrictIn):
+class PracticeIn(WriteIn):
     """A skill for the client to practise so many times a day or a week."""
 
     skill: str = Field(max_length=SKILL_LIMIT, examples=["Box breathing"])
@@ -244,7 +262,7 @@ class PracticeIn(StrictIn):
     ends_on: date | None = None
 
 
-class PracticeLogIn(StrictIn):
+class PracticeLogIn(WriteIn):
     """The client practised on a day."""
 
     practised_on: date
