@@ -89,3 +89,9 @@ def goal_out(goal, *, checkins: int | None = None) -> GoalOut:
         return GoalOut(**values)
     recent = goal.checkins[-checkins:] if checkins else []
     return GoalDetailOut(**values, checkins=[_checkin(c) for c in recent])
+
+
+class GoalList(BaseModel):
+    """A client's goals: open ones first, then by target date."""
+
+    items: list[GoalOut]

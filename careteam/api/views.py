@@ -109,4 +109,4 @@ def save_digest_preferences(body: DigestPreferencesIn):
     return _preferences_out()
 
 
-from careteam.api import write_views  # noqa: E402,F401  (routes on bp)
+from careteam.api import record_views, write_views  # noqa: E402,F401  (routes on bp)

@@ -214,8 +214,13 @@ def timeline(
     author_id: int | None = None,
     cursor: Cursor | None = None,
     limit: int = TIMELINE_PAGE,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> TimelinePage:
-    """Current versions of the entries a team member may see, newest first, one page."""
+    """Current versions of the entries a team member may see, newest first, one page.
+
+    `since` (inclusive) and `until` (exclusive) narrow it to entries created in between.
+    """
     from careteam.medications.models import MedicationAck
 
     poly = _polymorphic_entries()
@@ -240,14 +245,28 @@ def timeline(
         stmt = stmt.where(poly.kind.in_(kinds))
     if author_id:
         stmt = stmt.where(poly.author_id == author_id)
+    stmt = narrow(stmt, poly, since=since, until=until, cursor=cursor)
+    return page_of(list(db.session.scalars(stmt).unique()), limit)
+
+
+def narrow(stmt, entity, *, since=None, until=None, cursor: Cursor | None = None):
+    """A newest-first entry query narrowed to a time window and to after a cursor."""
+    if since is not None:
+        stmt = stmt.where(entity.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(entity.created_at < until)
     if cursor is not None:
         stmt = stmt.where(
             or_(
-                poly.created_at < cursor.created_at,
-                and_(poly.created_at == cursor.created_at, poly.id < cursor.id),
+                entity.created_at < cursor.created_at,
+                and_(entity.created_at == cursor.created_at, entity.id < cursor.id),
             )
         )
-    rows = list(db.session.scalars(stmt).unique())
+    return stmt
+
+
+def page_of(rows: list[Entry], limit: int) -> TimelinePage:
+    """A page of `limit` rows from a query that fetched one more to see if more follow."""
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
