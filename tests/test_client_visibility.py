@@ -80,7 +80,8 @@ SHARED = {
     "shared check-in": "Comment-on-shared-goal-AA",
     "practice": "Box-breathing-SB",
 }
-CLIENT_PAGES = ("/portal/", "/settings/", "/unsubscribe/")
+# The client's own pages, and their own record's FHIR export (the shared copy).
+CLIENT_PAGES = ("/portal/", "/settings/", "/unsubscribe/", "/fhir/")
 
 
 @dataclass
