@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from careteam.api.tokens import EXPIRY_CHOICES_DAYS, create_token
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.enums import Discipline, Role
@@ -131,6 +132,35 @@ def send_digests_command(right_now: bool, email: str | None) -> None:
         f"Digests: {len(outcome.sent)} sent, {len(outcome.skipped)} with nothing new, "
         f"{len(outcome.retry)} to retry, {len(outcome.failed)} failed."
     )
+
+
+@cli.command("create-token")
+@click.option("--email", required=True, help="The account the token acts as.")
+@click.option("--name", required=True, help="What the token is for, e.g. 'EHR sync'.")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+@click.option(
+    "--days",
+    type=click.Choice([str(d) for d in EXPIRY_CHOICES_DAYS]),
+    default="30",
+    show_default=True,
+)
+def create_token_command(email: str, name: str, scope: str, days: str) -> None:
+    """Create a personal access token for an account and print it once (audited).
+
+    Users create their own under Settings > API tokens; this is for setting up an
+    integration from a script. Only the token goes to standard output.
+    """
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"No active account uses {email}.")
+    try:
+        _token, secret = create_token(
+            user=user, name=name, scope=scope, days=int(days), by_operator=True
+        )
+    except UserFacingError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Token for {user.email} ({scope}, {days} days). It is shown only now:", err=True)
+    click.echo(secret)
 
 
 @cli.command("verify-audit")

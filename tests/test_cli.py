@@ -135,3 +135,41 @@ def test_seed_demo_refuses_production_without_flag(app, tmp_path, monkeypatch):
         result = prod.test_cli_runner().invoke(args=["careteam", "seed-demo"])
     assert result.exit_code != 0
     assert "Refusing to seed demo accounts" in result.output
+
+
+def test_create_token_prints_only_the_token_which_then_opens_the_api(app, runner, client):
+    from careteam.api.models import ApiToken
+    from careteam.audit import AuditEvent
+    from tests.factories import bearer, make_provider
+
+    provider = make_provider(email="ehr@example.com")
+    result = runner.invoke(
+        args=[
+            "careteam",
+            "create-token",
+            "--email",
+            "EHR@example.com",
+            "--name",
+            "EHR sync",
+            "--scope",
+            "write",
+            "--days",
+            "7",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret.startswith("ctp_") and "\n" not in secret
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == provider.id))
+    assert (token.name, token.scope) == ("EHR sync", "write")
+    assert secret not in {token.token_hash, token.prefix}
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "create_api_token"))
+    assert "operator" in event.detail
+    assert client.get("/api/v1/me", headers=bearer(secret)).get_json()["email"] == provider.email
+
+
+def test_create_token_refuses_unknown_or_inactive_accounts(app, runner):
+    result = runner.invoke(
+        args=["careteam", "create-token", "--email", "nobody@example.com", "--name", "x"]
+    )
+    assert result.exit_code != 0 and "No active account uses" in result.output

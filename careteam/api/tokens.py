@@ -29,7 +29,9 @@ def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(*, user: User, name: str, scope: str, days: int) -> tuple[ApiToken, str]:
+def create_token(
+    *, user: User, name: str, scope: str, days: int, by_operator: bool = False
+) -> tuple[ApiToken, str]:
     """A new token for the user and its secret; only the hash is stored."""
     name = name.strip()
     if not name:
@@ -58,7 +60,7 @@ def create_token(*, user: User, name: str, scope: str, days: int) -> tuple[ApiTo
         object_type="api_token",
         object_id=token.id,
         actor=user,
-        detail=f"scope {scope}, {days} days",
+        detail=f"scope {scope}, {days} days" + (", by an operator (CLI)" if by_operator else ""),
     )
     db.session.commit()
     return token, secret
