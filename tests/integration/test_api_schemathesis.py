@@ -1,0 +1,354 @@
+"""Schemathesis against the live app's OpenAPI document, with the tokens of two teams.
+
+A real HTTP server (tests/e2e/conftest.py's `serve`) holds two care teams, each with a
+client record: notes (private, team and shared), goals and check-ins, weights (open and
+blind), a medication and practice. Each team's lead has a read-and-write token. For every
+operation in /api/v1/openapi.json, Schemathesis generates requests (valid ones, then
+invalid ones) with each token, against the caller's own record, the other team's record
+and ids of its own choosing, and checks every response: never a 5xx, and status code,
+content type, headers and body as the document declares them.
+
+Across teams: no response to team B's token ever holds a text of team A's record (nor
+the reverse), and each GET route asked directly for each of A's objects with B's token
+answers 404. Generation is derandomised: a failure reproduces on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from http.cookiejar import DefaultCookiePolicy
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    FailureGroup,
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from careteam.clients import services as clients
+from careteam.enums import Discipline, GoalDirection, LevelOfCare, NutritionType, Visibility
+from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.medications.services import record_change
+from careteam.nutrition.services import post_update
+from careteam.practice.rules import AssignmentFields
+from careteam.practice.services import assign_practice
+from careteam.record.services import post_note
+from tests.e2e.conftest import serve
+from tests.factories import add_member, bearer, make_client, make_provider, make_token
+
+pytestmark = [pytest.mark.integration, pytest.mark.backends("postgresql")]
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Examples per operation and token: (valid, invalid) requests for the caller's own record,
+# for the other team's record and for ids of Schemathesis's choosing. About 1,500 requests
+# in all: the module runs in well under two minutes.
+EXAMPLES = {"own": (8, 4), "other": (3, 2), "generated": (4, 3)}
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+PATH_PARAM = re.compile(r"\{(\w+)\}")
+# The API's self-description is the same for everyone and needs no token.
+PUBLIC_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
+
+
+def _team(tag: str, weight: Decimal) -> dict:
+    """A team (lead therapist, psychiatrist, dietitian) and a record full of texts tagged
+    with `tag`, which must never reach the other team."""
+    lead = make_provider(Discipline.THERAPIST, email=f"lead-{tag}@example.com".lower())
+    psych = make_provider(Discipline.PSYCHIATRIST, email=f"psych-{tag}@example.com".lower())
+    diet = make_provider(Discipline.DIETITIAN, email=f"diet-{tag}@example.com".lower())
+    record = make_client(lead, name=f"Client {tag}-Fennimore")
+    add_member(record, psych, lead)
+    add_member(record, diet, lead)
+    texts = {
+        "name": f"Client {tag}-Fennimore",
+        "private": f"{tag}-private-note-about-nightmares",
+        "team": f"{tag}-team-note-readmission",
+        "shared": f"{tag}-shared-bring-food-diary",
+        "goal": f"{tag}-goal-sleep-through",
+        "comment": f"{tag}-check-in-comment",
+        "medication": f"{tag}olanzapinex",
+        "reason": f"{tag}-reason-for-the-change",
+        "meal plan": f"{tag}-meal-plan-six-exchanges",
+        "blind note": f"{tag}-weighed-blind-in-gown",
+        "skill": f"{tag}-box-breathing",
+    }
+    ids: dict[str, list[int]] = {"client_id": [record.id]}
+    entries = ids.setdefault("entry_id", [])
+    entries.append(
+        post_note(
+            actor=lead, client=record, body=texts["private"], visibility=Visibility.PRIVATE
+        ).id
+    )
+    entries.append(post_note(actor=lead, client=record, body=texts["team"], urgent=True).id)
+    entries.append(
+        post_note(actor=lead, client=record, body=texts["shared"], visibility=Visibility.CLIENT).id
+    )
+    goal = create_goal(
+        actor=lead,
+        client=record,
+        fields=GoalFields(
+            title=texts["goal"],
+            measure="Hours asleep",
+            unit="hours a night",
+            baseline=Decimal(5),
+            target=Decimal(7),
+            direction=GoalDirection.UP,
+            target_date=date(2099, 1, 1),
+            owner_id=lead.id,
+        ),
+    )
+    ids["goal_id"] = [goal.id]
+    entries.append(
+        check_in(
+            actor=lead,
+            client=record,
+            goal=goal,
+            measured_on=date.today() - timedelta(days=1),
+            value=Decimal(6),
+            comment=texts["comment"],
+        ).id
+    )
+    medication = record_change(
+        actor=psych,
+        client=record,
+        medication=texts["medication"],
+        action="started",
+        effective_date=date.today(),
+        dose=Decimal("2.5"),
+        unit="mg",
+        route="oral",
+        frequency="at night",
+        reason=texts["reason"],
+    )
+    entries.append(medication.id)
+    ids["medication_id"] = [medication.id]
+    weigh = {"update_type": NutritionType.WEIGHT, "measured_on": date.today()}
+    entries.append(
+        post_update(
+            actor=diet,
+            client=record,
+            weight_kg=weight,
+            blind=True,
+            text=texts["blind note"],
+            **weigh,
+        ).id
+    )
+    entries.append(
+        post_update(
+            actor=diet,
+            client=record,
+            update_type=NutritionType.MEAL_PLAN,
+            text=texts["meal plan"],
+        ).id
+    )
+    practice = assign_practice(
+        actor=lead,
+        client=record,
+        fields=AssignmentFields(
+            skill=texts["skill"], target_count=1, period="day", starts_on=date.today()
+        ),
+    )
+    entries.append(practice.id)
+    ids["assignment_id"] = [practice.id]
+    clients.change_level_of_care(
+        actor=lead,
+        client=record,
+        level=LevelOfCare.INTENSIVE_OUTPATIENT,
+        effective_date=date.today(),
+        reason=f"{tag}-reason-for-step-up",
+    )
+    texts["level reason"] = f"{tag}-reason-for-step-up"
+    return {
+        "secret": make_token(lead, scope="write", name=f"team {tag}"),
+        "texts": texts,
+        "weight": weight,
+        "ids": ids,
+    }
+
+
+@pytest.fixture
+def two_teams(app, tmp_root):
+    teams = {"A": _team("TEAMA", Decimal("43.7")), "B": _team("TEAMB", Decimal("61.9"))}
+    with serve(app, tmp_root) as url:
+        yield url, teams
+
+
+def _leaks(body: str, team: dict) -> list[str]:
+    """What of `team`'s record shows in a response body."""
+    found = [label for label, text in team["texts"].items() if text.lower() in body.lower()]
+    weight = re.escape(str(team["weight"])).replace(r"\.", "[.,]")
+    if re.search(rf"(?<![\d.,]){weight}0*(?!\d)", body):
+        found.append("weight")
+    return found
+
+
+def _path_ids(path: str, ids: dict[str, list[int]]) -> dict[str, int] | None:
+    """The first of the team's objects for each path parameter (for acknowledgements: the
+    medication change, the only kind of entry acknowledged)."""
+    names = PATH_PARAM.findall(path)
+    if not all(name in ids for name in names):
+        return None
+    values = {name: ids[name][0] for name in names}
+    if path.endswith("/acknowledgements"):
+        values["entry_id"] = ids["medication_id"][0]
+    return values
+
+
+def test_the_live_api_conforms_to_its_document_and_keeps_teams_apart(two_teams):
+    url, teams = two_teams
+    document = requests.get(f"{url}/api/v1/openapi.json", timeout=10).json()
+    schema = schemathesis.openapi.from_dict(document)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 5, "the document lists too few operations"
+    session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    seen: list[tuple[str, str, str, int, str]] = []  # (caller, method, path, status, body)
+
+    for caller, other in (("A", "B"), ("B", "A")):
+        headers = bearer(teams[caller]["secret"])
+        for operation in operations:
+            targets = {"generated": None}
+            own = _path_ids(operation.path, teams[caller]["ids"])
+            if own:
+                targets["own"] = own
+                targets["other"] = _path_ids(operation.path, teams[other]["ids"])
+            for target, path_parameters in targets.items():
+                for mode, examples in zip(MODES, EXAMPLES[target], strict=True):
+                    strategy = operation.as_strategy(
+                        generation_mode=mode, path_parameters=path_parameters
+                    )
+                    try:
+                        _run(strategy, examples, url, session, headers, caller, target, seen)
+                    except Unsatisfiable:
+                        # Nothing of this operation can be made invalid (no parameters,
+                        # no body, or only the fixed path): there is no negative case.
+                        assert mode == GenerationMode.NEGATIVE, operation.label
+
+    for caller, other in (("A", "B"), ("B", "A")):
+        for _, method, path, status, body in (s for s in seen if s[0] == caller):
+            leaked = _leaks(body, teams[other])
+            assert not leaked, (
+                f"team {caller}'s token read team {other}'s {leaked}: {method} {path} -> "
+                f"{status} {body[:500]}"
+            )
+    statuses = {status for *_, status, _ in seen}
+    assert any(200 <= s < 300 for s in statuses), "no request succeeded: the harness is off"
+
+
+def _run(strategy, examples, url, session, headers, caller, target, seen) -> None:
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def check(case):
+        response = case.call(base_url=url, session=session, headers=headers, timeout=30)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+        if target == "other":
+            # The other team's record is "not found", whatever is asked of it; a request
+            # refused for its form (400, 413, 415, 422) or for a spoilt token (invalid
+            # requests include invalid Authorization headers) may say so first.
+            assert response.status_code in {400, 401, 404, 413, 415, 422}, (
+                f"team {caller}: {case.method} {response.request.path_url} -> "
+                f"{response.status_code} {response.text[:300]}"
+            )
+        seen.append(
+            (caller, case.method, response.request.path_url, response.status_code, response.text)
+        )
+
+    check()
+
+
+# Direct probes: every GET route with each of the other team's ids.
+
+
+def test_no_route_opens_the_other_teams_objects(two_teams):
+    url, teams = two_teams
+    document = requests.get(f"{url}/api/v1/openapi.json", timeout=10).json()
+    gets = [
+        path
+        for path, methods in document["paths"].items()
+        if "get" in methods and PATH_PARAM.search(path)
+    ]
+    gets.append("/fhir/r4/Patient/{client_id}/$everything")
+    probed = 0
+    for caller, other in (("A", "B"), ("B", "A")):
+        headers = bearer(teams[caller]["secret"])
+        for path in gets:
+            for values in _probes(path, mine=teams[caller]["ids"], theirs=teams[other]["ids"]):
+                probe = url + path.format(**values)
+                response = requests.get(probe, headers=headers, timeout=10)
+                probed += 1
+                assert response.status_code == 404, (
+                    f"team {caller} GET {probe} -> {response.status_code} {response.text[:300]}"
+                )
+                assert response.headers["Content-Type"] == "application/problem+json"
+                assert not _leaks(response.text, teams[other])
+        # The list of clients names only the caller's own record.
+        listed = requests.get(f"{url}/api/v1/clients", headers=headers, timeout=10)
+        assert listed.status_code == 200
+        assert {item["id"] for item in listed.json()["items"]} == set(
+            teams[caller]["ids"]["client_id"]
+        )
+    assert probed
+
+
+def _probes(path: str, *, mine: dict, theirs: dict):
+    """Path values naming the other team's objects: their client; each of their objects
+    under their client id and under mine (an object must not be reachable through a
+    record it does not belong to)."""
+    names = PATH_PARAM.findall(path)
+    missing = [name for name in names if name not in theirs]
+    assert not missing, f"no ids of the other team for {path} {missing}: add them to _team"
+    others = [name for name in names if name != "client_id"]
+    if not others:
+        yield {"client_id": theirs["client_id"][0]}
+        return
+    for client_id in (theirs["client_id"][0], mine["client_id"][0]):
+        for name in others:
+            for value in theirs[name]:
+                values = {n: theirs[n][0] for n in others}
+                values[name] = value
+                if "client_id" in names:
+                    values["client_id"] = client_id
+                yield values
+
+
+def test_a_failure_report_names_the_request(two_teams):
+    """The harness itself: a broken response is caught and reported with its request."""
+    url, teams = two_teams
+    document = requests.get(f"{url}/api/v1/openapi.json", timeout=10).json()
+    # Declare that /me answers 200 with a body it does not have: validation must fail.
+    document = json.loads(json.dumps(document))
+    me = document["paths"]["/api/v1/me"]["get"]["responses"]["200"]
+    me["content"]["application/json"]["schema"] = {
+        "type": "object",
+        "required": ["no_such_field"],
+    }
+    schema = schemathesis.openapi.from_dict(document)
+    operation = schema["/api/v1/me"]["GET"]
+    case = operation.Case()
+    response = case.call(base_url=url, headers=bearer(teams["A"]["secret"]), timeout=10)
+    with pytest.raises(FailureGroup) as caught:
+        case.validate_response(response, checks=CHECKS)
+    assert any("no_such_field" in str(failure) for failure in caught.value.exceptions)
