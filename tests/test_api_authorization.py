@@ -32,11 +32,13 @@ from decimal import Decimal
 
 import pytest
 from flask import url_for
+from sqlalchemy import func, select
 
 from careteam.admin.services import set_active
 from careteam.clients import services as client_services
 from careteam.emergency.services import open_grant
 from careteam.enums import Discipline, GoalDirection, NutritionType, Role
+from careteam.extensions import db
 from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.medications.services import record_change
 from careteam.nutrition.services import post_update
@@ -65,6 +67,23 @@ api.me                       GET    401  200  200    200   200    200  200  200 
 api.digest_preferences       GET    401  200  200    200   200    200  200  200   200  200   200   200   401   401
 api.save_digest_preferences  PUT    401  403  200    200   200    200  200  200   200  200   200   200   401   401
 fhir.patient_everything      GET    401  200  200    404   404    200  200  200   200  404   403   404   401   200
+api.list_clients             GET    401  200  200    200   200    200  200  200   200  200   200   403   401   401
+api.get_client               GET    401  200  200    404   404    200  200  200   200  404   200   404   401   401
+api.timeline                 GET    401  200  200    404   404    200  200  200   200  404   200   404   401   401
+api.get_entry                GET    401  200  200    404   404    200  200  200   200  404   200   404   401   401
+api.list_goals               GET    401  200  200    404   404    200  200  200   200  404   200   404   401   401
+api.get_goal                 GET    401  200  200    404   404    200  200  200   200  404   200   404   401   401
+api.medications              GET    401  200  403    404   404    200  200  200   200  404   200   404   401   401
+api.create_note              POST   401  403  404    404   404    201  201  201   201  404   403   404   401   401
+api.create_goal              POST   401  403  404    404   404    201  201  201   201  404   403   404   401   401
+api.change_goal              PATCH  401  403  404    404   404    200  200  200   200  404   403   404   401   401
+api.create_progress          POST   401  403  404    404   404    201  201  201   201  404   403   404   401   401
+api.create_medication        POST   401  403  404    404   404    403  403  201   403  404   403   404   401   401
+api.create_nutrition         POST   401  403  404    404   404    403  403  403   201  404   403   404   401   401
+api.create_practice          POST   401  403  404    404   404    201  201  201   201  404   403   404   401   401
+api.create_practice_log      POST   401  403  201    404   404    403  403  403   403  404   403   404   401   401
+api.amend_entry              POST   401  403  404    404   404    403  201  403   403  404   403   404   401   401
+api.acknowledge              POST   401  403  404    404   404    201  201  422   201  404   403   404   401   401
 """
 
 
@@ -83,8 +102,47 @@ def _preferences(w: dict) -> dict:
 
 
 # A valid body for each write route: (endpoint, method) -> body built from the world's ids.
-BODIES: dict[tuple[str, str], Callable[[dict], dict]] = {
+BODIES: dict[tuple[str, str], Callable[[dict], dict | None]] = {
     ("api.save_digest_preferences", "PUT"): _preferences,
+    ("api.create_note", "POST"): lambda w: {"body": "Called the school counsellor."},
+    ("api.create_goal", "POST"): lambda w: {
+        "title": "Regular meals",
+        "measure": "Meals eaten",
+        "unit": "meals a day",
+        "baseline": 1,
+        "target": 3,
+        "direction": "up",
+        "target_date": "2099-06-30",
+    },
+    ("api.change_goal", "PATCH"): lambda w: {
+        "version": w["goal_version"],
+        "title": "Walk every day",
+    },
+    ("api.create_progress", "POST"): lambda w: {"measured_on": w["yesterday"], "value": 3},
+    ("api.create_medication", "POST"): lambda w: {
+        "medication": "fluoxetine",
+        "action": "started",
+        "effective_date": w["today"],
+        "dose": "20",
+        "unit": "mg",
+        "route": "oral",
+        "frequency": "once daily",
+    },
+    ("api.create_nutrition", "POST"): lambda w: {
+        "update_type": "meal_plan",
+        "text": "Three meals and two snacks.",
+    },
+    ("api.create_practice", "POST"): lambda w: {
+        "skill": "Grounding 5-4-3-2-1",
+        "target_count": 2,
+        "period": "day",
+        "starts_on": w["today"],
+    },
+    ("api.create_practice_log", "POST"): lambda w: {"practised_on": w["today"], "rating": 4},
+    # Amends the therapist's team note: a note's body.
+    ("api.amend_entry", "POST"): lambda w: {"body": "A team note by the therapist, corrected"},
+    # Acknowledging takes no body.
+    ("api.acknowledge", "POST"): lambda w: None,
 }
 
 
@@ -226,7 +284,7 @@ def _world() -> tuple[dict, dict, dict]:
         "other_client_id": elsewhere.id,
         "entry_id": note.id,
         "goal_id": goal.id,
-        "goal_version": goal.version,
+        "goal_version": shared_goal.version,
         "shared_goal_id": shared_goal.id,
         "note_id": note.id,
         "shared_note_id": shared_note.id,
@@ -240,7 +298,15 @@ def _world() -> tuple[dict, dict, dict]:
         "yesterday": (date.today() - timedelta(days=1)).isoformat(),
     }
     # URL arguments; "name:endpoint" picks another value for one endpoint (as the web table).
-    url_args = {"client_id": record.id, "entry_id": note.id, "goal_id": goal.id}
+    url_args = {
+        "client_id": record.id,
+        # Shared with the client, so that the client's own reads show what they may see.
+        "entry_id": shared_note.id,
+        "goal_id": shared_goal.id,
+        "assignment_id": practice.id,
+        "entry_id:api.amend_entry": note.id,  # the therapist's team note
+        "entry_id:api.acknowledge": medication.id,  # the psychiatrist's change
+    }
     return ids, url_args, secrets
 
 
@@ -276,9 +342,22 @@ def test_api_authorization(app, client, auth, world, endpoint, method, role, exp
         headers = bearer(world["secrets"][role])
     url = _url(app, endpoint, world["url_args"])
     body = BODIES[(endpoint, method)](world["ids"]) if method != "GET" else None
+    before = _row_counts() if method != "GET" else None
     response = client.open(url, method=method, json=body, headers=headers)
     assert response.status_code == int(expected), (
         f"{role} {method} {url}: {response.get_data(as_text=True)[:300]}"
     )
     if response.status_code >= 400:
         assert response.mimetype == "application/problem+json", f"{role} {method} {url}"
+        if before is not None:
+            assert _row_counts() == before, f"a refused {method} {url} changed the record"
+
+
+def _row_counts() -> dict[str, int]:
+    """Rows per table, but the audit log (refusals are audited) and the tokens (last use)."""
+    skip = {"audit_events", "api_tokens"}
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+        if table.name not in skip
+    }
