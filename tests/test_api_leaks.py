@@ -28,6 +28,8 @@ from tests.test_client_visibility import _leaks as _page_leaks
 # The blind weight in other units a serializer might choose: grams, pounds.
 OTHER_UNITS_RE = re.compile(r"(?<![\d.,])(?:47300|104[.,]2[78]\d*|104[.,]3)(?![\d])")
 FHIR = "/fhir/r4/Patient/{client_id}/$everything"
+# The API's description of itself: the same for everyone, no record in it.
+PUBLIC = {"api.openapi_document", "api.reference"}
 ENTRY_KINDS = ("note", "goal", "goal_progress", "medication", "nutrition", "practice")
 
 
@@ -69,8 +71,9 @@ def _client_reads(app, client, world) -> dict[str, str]:
         assert response.status_code in expect, (url, response.status_code)
         seen[url] = response.get_data(as_text=True)
 
-    for url in ("/api/v1/me", "/api/v1/clients", base, f"{base}/goals"):
+    for url in ("/api/v1/me", "/api/v1/me/digest-preferences", "/api/v1/clients", base):
         get(url)
+    get(f"{base}/goals")
     get(f"{base}/medications", expect=(403,))
     # The timeline: all of it, each kind on its own, small pages (cursors), a time window.
     for query in ["", "?limit=1", "?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z"]:
@@ -98,6 +101,15 @@ def test_the_clients_api_and_export_hold_nothing_that_was_not_shared(app, client
     seen = _client_reads(app, client, world)
     for url, body in seen.items():
         assert _leaks(body) == [], url
+    # Every GET route of the API was read: a new one must be added to _client_reads.
+    adapter = app.url_map.bind("careteam.test")
+    covered = {adapter.match(url.split("#")[0].split("?")[0])[0] for url in seen}
+    routes = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(("api.", "fhir.")) and "GET" in rule.methods
+    }
+    assert routes - covered - PUBLIC == set(), "GET routes the client's reads leave out"
     # The search proves something only if what was shared does show.
     everything = "\n".join(seen.values())
     for name, text in SHARED.items():
