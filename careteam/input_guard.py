@@ -14,11 +14,16 @@ INTEGER_ARGS = ("page", "again")
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every URL: a number larger than any id does not match (404)."""
+    """`<int:...>` in every URL: a number larger than any id names nothing (404).
 
-    def __init__(self, map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+    It becomes 0, which no row has (ids start at 1), rather than failing to match:
+    werkzeug answers a path whose converter refuses a value with 405 when another rule
+    for the same path takes another method (GET and POST /clients/<id>/goals).
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 def init_app(app: Flask) -> None:

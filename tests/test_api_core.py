@@ -111,8 +111,18 @@ def test_preferences_round_trip(client, token):
     again = client.get("/api/v1/me/digest-preferences", headers=bearer(token)).get_json()
     assert again == saved.get_json()
     assert again["time_zone"] == "Europe/Berlin"
-    assert again["send_time"].startswith("07:30")
+    assert again["send_time"] == "07:30"
+    assert again["quiet_start"] == "22:00"
     assert again["weekday"] == 4
+
+
+@pytest.mark.parametrize("given", ["7:30", "07:30:00", "07:30Z", "24:00", 730])
+def test_times_of_day_are_hh_mm(client, token, given):
+    body = {**PREFS, "send_time": given}
+    problem = _assert_problem(
+        client.put("/api/v1/me/digest-preferences", json=body, headers=bearer(token)), 422
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["/send_time"]
 
 
 def test_half_given_quiet_hours_are_refused(client, token):
@@ -264,3 +274,20 @@ def test_kept_responses_are_purged_after_their_time(app, poster):
     # An expired key is free again.
     poster({"body": "other"}, key="old")
     assert len(poster.runs) == 3
+
+
+def test_an_id_larger_than_any_is_404_also_where_get_and_post_share_a_path(client, token):
+    # werkzeug would answer 405 if the id converter refused the number (GET and POST
+    # share /clients/<id>/goals); the converter maps it to 0, which names nothing.
+    goal = {
+        "title": "Walk",
+        "measure": "walks",
+        "unit": "a week",
+        "baseline": 1,
+        "target": 5,
+        "direction": "up",
+        "target_date": "2099-01-01",
+    }
+    url = f"/api/v1/clients/{2**31}/goals"
+    _assert_problem(client.get(url, headers=bearer(token)), 404)
+    _assert_problem(client.post(url, json=goal, headers=bearer(token)), 404)

@@ -215,6 +215,10 @@ def build_document(app: Flask, *, prefixes: tuple[str, ...] = ("/api/v1/",)) -> 
         paths.setdefault(path, {})[method.lower()] = _operation_object(
             rule, method, op, refs, schemas
         )
+    # Query models became parameters; as schemas they would describe no body.
+    for _, _, op in operations:
+        if op.query is not None:
+            schemas.pop(_ref_name(refs[(op.query, "validation")]), None)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -257,11 +261,10 @@ def _operation_object(rule, method: str, op: Operation, refs: dict, schemas: dic
             }
         )
     if op.query is not None:
-        schema = schemas.get(op.query.__name__) or op.query.model_json_schema(
-            ref_template=REF_TEMPLATE
-        )
+        schema = schemas[_ref_name(refs[(op.query, "validation")])]
         required = set(schema.get("required", ()))
         for name, prop in schema.get("properties", {}).items():
+            prop = _query_value(prop)
             param = {"name": name, "in": "query", "required": name in required, "schema": prop}
             if "description" in prop:
                 param["description"] = prop["description"]
@@ -311,6 +314,24 @@ def _operation_object(rule, method: str, op: Operation, refs: dict, schemas: dic
             {"description": text, "content": {PROBLEM_JSON: {"schema": problem_ref}}},
         )
     return obj
+
+
+def _ref_name(ref: dict) -> str:
+    return ref["$ref"].rsplit("/", 1)[-1]
+
+
+def _query_value(prop: dict) -> dict:
+    """A query parameter's schema: a query string cannot carry null, only leave it out."""
+    prop = dict(prop)
+    if "default" in prop and prop["default"] is None:
+        del prop["default"]
+    alternatives = [a for a in prop.get("anyOf", ()) if a.get("type") != "null"]
+    if "anyOf" in prop and len(alternatives) == 1:
+        del prop["anyOf"]
+        prop.update(alternatives[0])
+    elif "anyOf" in prop:
+        prop["anyOf"] = alternatives
+    return prop
 
 
 def _status_text(status: int) -> str:

@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from careteam.enums import DigestDetail, DigestFrequency, Discipline, Role, TokenScope
 from careteam.settings.forms import TIME_ZONES
+
+HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _hh_mm(value):
+    if not isinstance(value, time | str) or (
+        isinstance(value, str) and not re.fullmatch(HH_MM, value)
+    ):
+        raise ValueError("Give a time of day as HH:MM, e.g. 08:00.")
+    return value
+
+
+# A local time of day as "HH:MM". Not JSON Schema's "time" format: that is RFC 3339's
+# full-time, which carries an offset, and these times are in the user's time zone.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_hh_mm),
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": HH_MM, "examples": ["08:00"]}),
+]
 
 
 class StrictIn(BaseModel):
@@ -44,7 +74,7 @@ class DigestPreferences(BaseModel):
     """When digest emails and immediate alerts reach you (times in your time zone)."""
 
     frequency: DigestFrequency
-    send_time: time = Field(description="Local time of day, HH:MM.")
+    send_time: LocalTime = Field(description="Local time of day, HH:MM.")
     weekday: int = Field(ge=0, le=6, description="Weekly digests: 0 is Monday, 6 Sunday.")
     time_zone: str = Field(description="IANA time zone, e.g. Europe/Berlin.")
     detail: DigestDetail = Field(
@@ -52,8 +82,8 @@ class DigestPreferences(BaseModel):
     )
     send_when_empty: bool
     alerts_enabled: bool
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: LocalTime | None = Field(default=None, description="HH:MM, or null.")
+    quiet_end: LocalTime | None = Field(default=None, description="HH:MM, or null.")
 
 
 class DigestPreferencesIn(StrictIn, DigestPreferences):
@@ -62,13 +92,6 @@ class DigestPreferencesIn(StrictIn, DigestPreferences):
     def _known_zone(cls, value: str) -> str:
         if value not in TIME_ZONES:
             raise ValueError("Use an IANA time zone, e.g. Europe/Berlin.")
-        return value
-
-    @field_validator("send_time", "quiet_start", "quiet_end")
-    @classmethod
-    def _minutes(cls, value: time | None) -> time | None:
-        if value is not None and (value.second or value.microsecond or value.tzinfo):
-            raise ValueError("Give a time of day as HH:MM, without seconds or offset.")
         return value
 
     @model_validator(mode="after")
