@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from http.cookiejar import DefaultCookiePolicy
@@ -218,7 +219,7 @@ def test_the_live_api_conforms_to_its_document_and_keeps_teams_apart(two_teams):
     assert len(operations) >= 5, "the document lists too few operations"
     session = requests.Session()
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    seen: list[tuple[str, str, str, int, str]] = []  # (caller, method, path, status, body)
+    seen: list[Seen] = []
 
     for caller, other in (("A", "B"), ("B", "A")):
         headers = bearer(teams[caller]["secret"])
@@ -241,14 +242,37 @@ def test_the_live_api_conforms_to_its_document_and_keeps_teams_apart(two_teams):
                         assert mode == GenerationMode.NEGATIVE, operation.label
 
     for caller, other in (("A", "B"), ("B", "A")):
-        for _, method, path, status, body in (s for s in seen if s[0] == caller):
-            leaked = _leaks(body, teams[other])
+        for answer in (s for s in seen if s.caller == caller):
+            leaked = _leaks(answer.body, teams[other])
             assert not leaked, (
-                f"team {caller}'s token read team {other}'s {leaked}: {method} {path} -> "
-                f"{status} {body[:500]}"
+                f"team {caller}'s token read team {other}'s {leaked}: {answer.method} "
+                f"{answer.path} -> {answer.status} {answer.body[:500]}"
             )
-    statuses = {status for *_, status, _ in seen}
-    assert any(200 <= s < 300 for s in statuses), "no request succeeded: the harness is off"
+    assert any(200 <= s.status < 300 for s in seen), "no request succeeded: the harness is off"
+
+    # What each team created during the run is its own: the other team's token finds none.
+    created = [(s.caller, s.location) for s in seen if s.status == 201 and s.location]
+    assert created, "nothing was created: the harness is off"
+    for caller, location in created:
+        other = "B" if caller == "A" else "A"
+        mine = session.get(url + location, headers=bearer(teams[caller]["secret"]), timeout=10)
+        assert mine.status_code == 200, (caller, location, mine.status_code)
+        theirs = session.get(url + location, headers=bearer(teams[other]["secret"]), timeout=10)
+        assert theirs.status_code == 404, (
+            f"team {other} read team {caller}'s new {location}: {theirs.status_code}"
+        )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request of the run, as answered."""
+
+    caller: str
+    method: str
+    path: str
+    status: int
+    body: str
+    location: str | None
 
 
 def _run(strategy, examples, url, session, headers, caller, target, seen) -> None:
@@ -273,7 +297,15 @@ def _run(strategy, examples, url, session, headers, caller, target, seen) -> Non
                 f"{response.status_code} {response.text[:300]}"
             )
         seen.append(
-            (caller, case.method, response.request.path_url, response.status_code, response.text)
+            Seen(
+                caller=caller,
+                method=case.method,
+                path=response.request.path_url,
+                status=response.status_code,
+                body=response.text,
+                # Schemathesis keeps headers with lowercase names and lists of values.
+                location=next(iter(response.headers.get("location", [])), None),
+            )
         )
 
     check()
