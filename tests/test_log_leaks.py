@@ -46,7 +46,15 @@ from careteam.invitations import tasks as invitation_tasks
 from careteam.invitations.models import Invitation
 from careteam.logs import JSONFormatter
 from tests.conftest import AuthActions, FreshContextClient, csrf_from
-from tests.factories import PASSWORD, TOTP_SECRET, add_member, make_provider, make_user
+from tests.factories import (
+    PASSWORD,
+    TOTP_SECRET,
+    add_member,
+    bearer,
+    make_provider,
+    make_token,
+    make_user,
+)
 from tests.services import SMTPSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +70,8 @@ CLINICAL = {
     "medication": "MED-OKAPI-882",
     "medication reason": "REASON-LYNX-27",
     "nutrition note": "NUTRI-NARWHAL-55",
-    "blind weight": "47.35",
+    # Not a value a log's clock can print: "47.35" matched a timestamp's "…:47.351".
+    "blind weight": "147.35",
     "practice skill": "SKILL-IBEX-90",
     "practice reflection": "REFLECT-QUOKKA-12",
 }
@@ -326,6 +335,17 @@ def test_a_full_scenario_logs_no_clinical_text_passwords_or_tokens(app, sink, ca
         assert digest_ids, "no digest opened for the reader"
         digest_tasks.send_digests.apply(args=[digest_ids])
         secrets.add(_token_of(_link(sink, reader.email, "/unsubscribe/")))
+        # The API with a token: its secret, the bodies and the export stay out of the logs.
+        api_token = make_token(lead, name="Scenario script")
+        secrets.add(api_token)
+        api, headers = provider.client, bearer(api_token)
+        note = {"body": CLINICAL["note"] + " via API", "visibility": "team"}
+        assert api.post(f"/api/v1{base}/notes", json=note, headers=headers).status_code == 201
+        refused = {**note, "visibility": CLINICAL["note title"]}
+        assert api.post(f"/api/v1{base}/notes", json=refused, headers=headers).status_code == 422
+        assert api.get(f"/api/v1{base}/timeline?kind=note", headers=headers).status_code == 200
+        export = api.get(f"/fhir/r4/Patient/{client_id}/$everything", headers=headers)
+        assert CLINICAL["note"] in export.get_data(as_text=True)
         provider.client.post("/logout", data={"csrf_token": csrf_from(provider.page(base))})
 
         logged = capture.text

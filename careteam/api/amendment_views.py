@@ -6,7 +6,6 @@ from flask import abort
 from flask_login import current_user
 from pydantic import ValidationError
 
-from careteam import audit
 from careteam.access import Action, load_client
 from careteam.api.openapi import operation
 from careteam.api.problems import ApiProblem, pydantic_errors
@@ -23,8 +22,7 @@ from careteam.api.write_views import (
     save_practice,
     save_progress,
 )
-from careteam.enums import AuditOutcome, EntryKind
-from careteam.extensions import db
+from careteam.enums import EntryKind
 from careteam.medications import services as medications
 from careteam.record import services as record
 from careteam.record.models import Entry
@@ -72,15 +70,7 @@ def amend_entry(client_id: int, entry_id: int, body: AmendmentIn):
         )
     access = load_client(client_id, POST_ACTION[kind])  # e.g. prescribers only: 403
     if old.author_id != current_user.id:
-        audit.record(
-            "amend_entry",
-            object_type="entry",
-            object_id=old.id,
-            client_id=client_id,
-            outcome=AuditOutcome.DENIED,
-            detail="not the author",
-        )
-        db.session.commit()
+        record.refuse_amendment(old, client_id=client_id)
         raise ApiProblem(403, "Only the author can amend an entry. Add a note instead.")
     if not old.is_current:
         raise ApiProblem(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from careteam.enums import EntryKind
+from careteam.input_guard import MAX_ID
 from careteam.record.services import Cursor
 
 CURSOR_HELP = "The `next_cursor` of the previous page, as it was given (opaque)."
@@ -51,7 +52,7 @@ class TimelineQuery(BaseModel):
     kind: list[EntryKind] = Field(
         default_factory=list, description="Only these kinds (repeat the parameter for several)."
     )
-    author: int = Field(default=None, ge=1, description="Only entries by this user id.")
+    author: int = Field(default=None, ge=1, le=MAX_ID, description="Only entries by this user id.")
     since: AwareDatetime = Field(
         default=None,
         description="Only entries created at or after this time (ISO 8601 with an offset, "

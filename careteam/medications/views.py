@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from careteam import audit
 from careteam.access import Action, can, load_client
-from careteam.enums import AuditOutcome, MedicationAction
+from careteam.enums import MedicationAction
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.medications import derive, services
@@ -19,7 +19,7 @@ from careteam.medications.forms import (
     MedicationChangeForm,
 )
 from careteam.medications.models import MedicationChange
-from careteam.record.services import active_members
+from careteam.record.services import active_members, refuse_amendment
 
 bp = Blueprint("medications", __name__, url_prefix="/clients/<int:client_id>/medications")
 
@@ -151,15 +151,7 @@ def amend(client_id: int, entry_id: int):
     form.today = services.today_for(current_user)
     # Like notes: refuse with the form shown, so the prescriber sees what they wanted.
     if old.author_id != current_user.id:
-        audit.record(
-            "amend_entry",
-            object_type="entry",
-            object_id=old.id,
-            client_id=client_id,
-            outcome=AuditOutcome.DENIED,
-            detail="not the author",
-        )
-        db.session.commit()
+        refuse_amendment(old, client_id=client_id)
         form.form_errors.append(
             "Only the prescriber who recorded a change can amend it. "
             "Record a new change or write a note instead."

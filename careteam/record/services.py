@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 from careteam import audit
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
-from careteam.enums import EntryKind, MemberStatus, Visibility
+from careteam.enums import AuditOutcome, EntryKind, MemberStatus, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
@@ -72,6 +72,19 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
             "This entry was amended meanwhile. Reload it and try again.", http_status=409
         ),
     )
+
+
+def refuse_amendment(old: Entry, *, client_id: int) -> None:
+    """Audit (and commit) a refused amendment: only an entry's author may amend it."""
+    audit.record(
+        "amend_entry",
+        object_type="entry",
+        object_id=old.id,
+        client_id=client_id,
+        outcome=AuditOutcome.DENIED,
+        detail="not the author",
+    )
+    db.session.commit()
 
 
 def supersede(
