@@ -32,6 +32,10 @@ def _token(user) -> ApiToken:
     return db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
 
 
+def _token_id(secret: str) -> int:
+    return db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == token_hash(secret)))
+
+
 def _create(auth, **fields):
     data = {"name": "EHR sync", "scope": "read", "days": "90", **fields}
     return auth.post(PAGE, data)
@@ -162,10 +166,6 @@ def test_the_form_needs_its_csrf_token(client, auth, provider):
     revoke = client.post(f"{PAGE}/{token_id}/revoke")
     assert revoke.status_code == 400
     assert db.session.get(ApiToken, token_id).revoked_at is None
-
-
-def _token_id(secret: str) -> int:
-    return db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == token_hash(secret)))
 
 
 def test_logged_out_visitors_are_sent_to_log_in(client):
