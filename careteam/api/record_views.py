@@ -32,7 +32,7 @@ from careteam.api.serializers import EntryDetail, EntryPage, entries_out, entry_
 from careteam.api.views import bp
 from careteam.clients.models import Client
 from careteam.clients.services import active_roster, dashboard_query, record_page, team_sizes
-from careteam.enums import AuditOutcome, MemberStatus, Role, Visibility
+from careteam.enums import AuditOutcome, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.portal.services import roster
 from careteam.record import services as record_services
@@ -43,7 +43,7 @@ RECENT_CHECKINS = 50
 
 def _load(client_id: int) -> tuple[ClientAccess, bool]:
     """The client record through the policy, and whether the viewer is the client."""
-    if current_user.role == Role.CLIENT:
+    if current_user.is_client:
         return load_client(client_id, Action.VIEW_SHARED_RECORD), True
     return load_client(client_id, Action.VIEW_RECORD), False
 
@@ -69,10 +69,10 @@ def _audit(action: str, object_type: str, object_id: int, client_id: int) -> Non
     tags=["Clients"],
 )
 def list_clients(query: ClientsQuery):
-    action = Action.VIEW_PORTAL if current_user.role == Role.CLIENT else Action.VIEW_DASHBOARD
+    action = Action.VIEW_PORTAL if current_user.is_client else Action.VIEW_DASHBOARD
     if not decide_global(current_user, action):
         raise ApiProblem(403, "Administrators see no clinical content, so no clients.")
-    if current_user.role == Role.CLIENT:
+    if current_user.is_client:
         return _own_client_page()
     return _provider_client_page(query)
 

@@ -27,7 +27,6 @@ from careteam.enums import (
     NutritionType,
     PracticePeriod,
     PracticeStatus,
-    Role,
     TeamChange,
     Visibility,
 )
@@ -185,10 +184,6 @@ class EntryOut(RootModel[AnyEntry]):
     """One entry of the timeline; `kind` says which fields it has."""
 
 
-def _is_client(viewer: User) -> bool:
-    return viewer.role == Role.CLIENT
-
-
 def _common(entry: Entry) -> dict:
     return {
         "id": entry.id,
@@ -266,7 +261,7 @@ def _level_of_care(entry, viewer, team) -> LevelOfCareOut:
         level=change.level,
         level_label=change.level_label,
         effective_date=change.effective_date,
-        reason=None if _is_client(viewer) else change.reason,
+        reason=None if viewer.is_client else change.reason,
     )
 
 

@@ -28,10 +28,15 @@ limiter.limit(_api_rate_limit, key_func=rate_limit_key)(bp)
     summary="This API's OpenAPI 3.1 document", responses={200: None}, tags=["API"], public=True
 )
 def openapi_document():
+    return current_app.json.response(_document())
+
+
+def _document() -> dict:
+    """The document, built once per app (the routes do not change after start-up)."""
     document = current_app.extensions.get("careteam_openapi")
     if document is None:
         document = current_app.extensions["careteam_openapi"] = build_document(current_app)
-    return current_app.json.response(document)
+    return document
 
 
 @bp.get("/docs")
@@ -42,8 +47,7 @@ def openapi_document():
     public=True,
 )
 def reference():
-    document = current_app.extensions.get("careteam_openapi") or build_document(current_app)
-    return render_template("api/reference.html", doc=document)
+    return render_template("api/reference.html", doc=_document())
 
 
 def _me() -> MeOut:
@@ -58,7 +62,7 @@ def _me() -> MeOut:
         discipline=current_user.discipline,
         credentials=current_user.credentials,
         time_zone=current_user.time_zone,
-        client_id=own_client_id(current_user) if current_user.role == "client" else None,
+        client_id=own_client_id(current_user) if current_user.is_client else None,
         token=TokenOut(
             id=token.id, name=token.name, scope=token.scope, expires_at=token.expires_at
         ),
