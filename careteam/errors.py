@@ -11,6 +11,10 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from careteam.api.problems import ApiProblem, FieldError, problem_response, wants_problem
+from careteam.api.problems import render as render_problem
+from careteam.extensions import db
+
 log = logging.getLogger("careteam.errors")
 
 
@@ -80,15 +84,6 @@ def register_error_pages(app: Flask) -> None:
         ):
             return {"error": title}, status
         return render_template("errors.html", status=status, title=title, advice=advice), status
-
-    from careteam.api.problems import (
-        ApiProblem,
-        FieldError,
-        problem_response,
-        wants_problem,
-    )
-    from careteam.api.problems import render as render_problem
-    from careteam.extensions import db
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
