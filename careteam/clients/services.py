@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from careteam import audit
+from careteam import access, audit
 from careteam.auth.models import User
 from careteam.auth.services import normalize_email
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
@@ -280,11 +280,7 @@ def dashboard_query(user: User, search: str = "") -> Select:
     """My active clients, most recently active first, optionally narrowed by name."""
     stmt = (
         select(Client)
-        .join(CareTeamMember, CareTeamMember.client_id == Client.id)
-        .where(
-            CareTeamMember.provider_id == user.id,
-            CareTeamMember.status == MemberStatus.ACTIVE,
-        )
+        .where(Client.id.in_(access.visible_client_ids(user)))
         .order_by(Client.last_activity_at.desc(), Client.id.desc())
     )
     if search.strip():

@@ -6,13 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from careteam import access
 from careteam.access import Action, require
 from careteam.auth.models import User
-from careteam.clients.models import CareTeamMember, Client
+from careteam.clients.models import Client
 from careteam.digests import services
 from careteam.digests.forms import NotificationsForm
 from careteam.digests.models import DigestMute
-from careteam.enums import MemberStatus
 from careteam.extensions import csrf, db
 from careteam.links import user_id_from_unsubscribe_token
 
@@ -23,11 +23,7 @@ def _my_clients() -> list[Client]:
     return list(
         db.session.scalars(
             select(Client)
-            .join(CareTeamMember, CareTeamMember.client_id == Client.id)
-            .where(
-                CareTeamMember.provider_id == current_user.id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-            )
+            .where(Client.id.in_(access.visible_client_ids(current_user)))
             .order_by(Client.full_name)
         )
     )
