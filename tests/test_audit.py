@@ -110,6 +110,37 @@ def test_a_failed_change_writes_neither_change_nor_audit_row(app):
     assert len(events()) == before
 
 
+def test_a_change_whose_audit_row_cannot_be_written_is_not_saved(app, monkeypatch):
+    """The audit row and the change share one transaction: no change survives without it."""
+    from careteam import audit
+    from careteam.clients.models import LevelOfCareChange
+
+    lead = make_provider()
+    record = make_client(lead)
+    before = db.session.scalar(select(func.count()).select_from(LevelOfCareChange))
+    original = audit.record
+
+    def unwritable(*args, **kwargs):
+        row = original(*args, **kwargs)
+        row.action = None  # NOT NULL: the commit that carries the change fails
+        return row
+
+    monkeypatch.setattr(audit, "record", unwritable)
+    with pytest.raises(Exception, match="(?i)null"):
+        services.change_level_of_care(
+            actor=lead,
+            client=record,
+            level=LevelOfCare.RESIDENTIAL,
+            effective_date=date.today(),
+            reason="Admitted",
+        )
+    db.session.rollback()
+    monkeypatch.undo()
+    after = db.session.scalar(select(func.count()).select_from(LevelOfCareChange))
+    assert after == before
+    assert not events("change_level_of_care")
+
+
 def test_audit_rows_cannot_be_changed_or_deleted_through_the_app(app):
     lead = make_provider()
     make_client(lead)

@@ -65,3 +65,20 @@ def test_requests_are_logged_without_query_strings(app, client, auth, caplog):
     text = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert "clients.dashboard" in text
     assert "Secret" not in text
+
+
+def test_403_page(app, client, auth):
+    auth.login(make_provider().email)
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "You do not have access to this" in page and "team lead or an administrator" in page
+    assert "Traceback" not in page
+
+
+def test_400_page_for_a_malformed_request(app, client, auth):
+    auth.login(make_provider().email)
+    response = client.get("/clients/?q=%00")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Something in the request was not right" in page and "Traceback" not in page
