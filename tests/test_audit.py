@@ -126,7 +126,7 @@ def test_a_change_whose_audit_row_cannot_be_written_is_not_saved(app, monkeypatc
         return row
 
     monkeypatch.setattr(audit, "record", unwritable)
-    with pytest.raises(Exception, match="(?i)null"):
+    with pytest.raises(Exception, match=r"(?i)null"):
         services.change_level_of_care(
             actor=lead,
             client=record,
