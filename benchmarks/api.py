@@ -23,6 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from careteam import create_app  # noqa: E402
@@ -111,7 +112,8 @@ def main() -> int:
         )
         stack.callback(app.extensions["celery"].close)
         with app.app_context():
-            db.create_all()
+            # The schema as production gets it: the migrations, never create_all.
+            upgrade(directory=str(REPO_ROOT / "migrations"))
             started = time.perf_counter()
             client_id, token = seed(args.entries)
             print(

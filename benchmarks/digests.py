@@ -31,6 +31,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, select, text, update  # noqa: E402
 
 from careteam import PLAIN_ENV, create_app  # noqa: E402
@@ -361,7 +362,8 @@ def main() -> int:
         )
         stack.callback(app.extensions["celery"].close)
         stack.enter_context(app.app_context())
-        db.create_all()
+        # The schema as production gets it: the migrations, never create_all.
+        upgrade(directory=str(REPO_ROOT / "migrations"))
 
         window_end = utcnow().replace(microsecond=0) - timedelta(seconds=1)
         started = time.perf_counter()
