@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from careteam import audit
 from careteam.auth.models import User
+from careteam.digests import services as digests
 from careteam.extensions import db
 
 PROVIDER_FIELDS = (
@@ -19,10 +20,14 @@ PROVIDER_FIELDS = (
 def update_profile(
     *, user: User, display_name: str, time_zone: str | None = None, **provider_fields
 ) -> None:
-    """Save a profile; only providers have contact details to share."""
+    """Save a profile; only providers have contact details to share.
+
+    A new time zone moves the digest schedule with it: "08:00" stays 08:00 where the
+    user now is (the next due instant is recomputed in the new zone).
+    """
     changed = []
-    if time_zone and time_zone != user.time_zone:
-        user.time_zone = time_zone
+    new_zone = time_zone if time_zone and time_zone != user.time_zone else None
+    if new_zone:
         changed.append("time_zone")
     if display_name.strip() != user.display_name:
         user.display_name = display_name.strip()
@@ -42,4 +47,16 @@ def update_profile(
         detail=",".join(changed),
         actor=user,
     )
-    db.session.commit()
+    if new_zone:
+        _move_digest_schedule(user, new_zone)  # commits this use case's changes too
+    else:
+        db.session.commit()
+
+
+def _move_digest_schedule(user: User, time_zone: str) -> None:
+    """Set the user's zone through the digest preferences use case, which reschedules.
+
+    It saves the zone, recomputes the next due time in it, audits the preference change
+    and commits, so the profile's changes above go in the same transaction.
+    """
+    digests.save_preferences(user=user, time_zone=time_zone)
