@@ -11,11 +11,12 @@ RUN groupadd --system --gid 10001 careteam \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml alone, so that editing the code does not
-# reinstall them: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
+# Dependencies first, read from pyproject.toml and constraints.txt alone (indirect ones at
+# the versions the tests passed with), so that editing the code does not reinstall them:
+# this layer is rebuilt only when one of the two changes.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && pip install --no-cache-dir -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY careteam/ careteam/

@@ -259,3 +259,28 @@ def test_dockerfile_serves_with_gunicorn() -> None:
     commands = dockerfile_arguments("CMD")
     assert "gunicorn" in commands[-1]
     assert "wsgi:app" in commands[-1]
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.split("[", 1)[0].strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_dependency_at_the_projects_version() -> None:
+    """constraints.txt holds the indirect dependencies too; it must agree with pyproject."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    direct = _pins(project["dependencies"] + project["optional-dependencies"]["test"])
+    constraints = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    assert {name: constraints.get(name) for name in direct} == direct
+    # Indirect ones are pinned too (Werkzeug, Jinja2... come with Flask).
+    assert {"werkzeug", "jinja2", "itsdangerous", "click", "kombu"} <= constraints.keys()
+    installs = [a for a in dockerfile_arguments("RUN") if "pip install" in a and " -r " in a]
+    assert installs and all("-c constraints.txt" in a for a in installs)
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
