@@ -97,14 +97,26 @@ class Config:
     TWO_FACTOR_ISSUER = "CareTeam"
     TWO_FACTOR_PENDING_SECONDS = 300  # between the password and the code at login
 
-    # A worker holds a digest or alert this long while sending it; if it dies, the
-    # dispatcher queues the message again once the lease has run out.
+    # A worker holds an alert delivery this long while sending it (careteam/alerts); if it
+    # dies, beat's drain sends it once the lease has run out. Alerts do not renew it.
     DIGEST_LEASE_SECONDS = 90
+    # A worker holds the digests of its batch this long, renewed (one UPDATE) every third
+    # of it while the batch goes on, so a slow batch keeps them and only a dead worker's
+    # are taken over: by the task redelivered after the visibility timeout below, or by
+    # the next dispatch tick (every 60 s) once it has run out. Keep it well under
+    # broker_transport_options.visibility_timeout, so that the redelivered task finds it over.
+    DIGEST_BATCH_LEASE_SECONDS = 30
+    # A window closes at least this long before it is opened: an entry's created_at is set
+    # before its transaction commits, and one committed just after would be missed.
+    DIGEST_SETTLE_SECONDS = 5
     # After commit, publish new alerts from a background thread ("thread") so that a
     # broker outage never slows a request; beat drains whatever that misses. "off" leaves
     # everything to beat (tests of the web side).
     ALERT_RELAY = "thread"
-    # Until each user chooses a time zone (digest settings), pages show times in this one.
+    # The practice's own time zone (an IANA name from the profile's list): new accounts
+    # start in it, so a default 08:00 digest is 08:00 there; pages without a logged-in user
+    # and clients without a portal account use it too. Changing it later leaves existing
+    # accounts in the zone they have.
     DISPLAY_TIMEZONE = "UTC"
 
     # Invitations: how long a link works after it is sent (a resend starts it again), and
@@ -145,10 +157,24 @@ class Config:
         "broker_transport_options": {
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
-            # A message taken by a worker that dies comes back after this long. Digests and
-            # alerts do not wait for it: their own lease (DIGEST_LEASE_SECONDS) runs out and
-            # the next dispatch queues them again, within about two and a half minutes.
-            "visibility_timeout": 600,
+            # Recovery of a task whose worker died (kill -9, lost machine) with the message
+            # unacknowledged (task_acks_late): every other running worker sweeps the
+            # unacked index every unacked_restore_interval x unacked_restore_throttle
+            # = 5 s and puts back messages delivered more than visibility_timeout ago, so
+            # a lost task runs again 45-50 s after its delivery (sooner after its kill,
+            # and at once when the dead worker's replacement starts and sweeps). A sweep
+            # takes milliseconds; unacked_mutex_expire only frees the sweep lock of a
+            # worker killed during one, so 15 s (three sweeps) is plenty (Kombu: 300 s).
+            # The price: a task still running after 45 s is delivered a second time to
+            # another worker. Every acks_late task is idempotent (digests and alerts claim
+            # rows under a lease, invitations clear their send request before SMTP, reset
+            # emails are not repeated within a minute), and nothing is published with a
+            # countdown or ETA (a Redis message waiting for its ETA counts as unacked and
+            # would be redelivered every 45 s until it runs; keep them out).
+            "visibility_timeout": 45,
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": 15,
         },
         "task_publish_retry": True,
         "task_publish_retry_policy": {

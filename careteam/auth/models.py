@@ -41,7 +41,8 @@ class User(db.Model):
     share_email: Mapped[bool] = mapped_column(default=False)
     share_phone: Mapped[bool] = mapped_column(default=False)
     share_practice: Mapped[bool] = mapped_column(default=True)
-    # IANA name; pages show times in it.
+    # IANA name; pages and digests follow it. New accounts start in the deployment's
+    # DISPLAY_TIMEZONE (auth.services.create_user); the column default is the fallback.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ from careteam.auth.models import User, UserSession
 from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
+from careteam.settings.forms import TIME_ZONES
 
 SESSION_KEY = "sid"
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
@@ -89,11 +90,28 @@ def create_user(
         display_name=display_name.strip(),
         discipline=Discipline(discipline) if discipline else None,
         credentials=credentials.strip(),
+        time_zone=default_time_zone(),
     )
     db.session.add(user)
     db.session.flush()
     audit.record("create_user", object_type="user", object_id=user.id, actor=actor, detail=role)
     return user
+
+
+def default_time_zone() -> str:
+    """The zone a new account starts in: the deployment's DISPLAY_TIMEZONE.
+
+    So that a default 08:00 digest means 08:00 where the practice is. A name users could
+    not pick themselves (a typo, "EST") falls back to UTC, with a warning in the log.
+    """
+    name = current_app.config.get("DISPLAY_TIMEZONE") or "UTC"
+    if name in TIME_ZONES:
+        return name
+    current_app.logger.warning(
+        "DISPLAY_TIMEZONE is not a time zone users can choose; new accounts start in UTC",
+        extra={"display_timezone": name[:64]},
+    )
+    return "UTC"
 
 
 def authenticate(email: str, password: str) -> User | None:
