@@ -77,6 +77,7 @@ goals.index                  GET     login  404     404    404     200     200  
 goals.new                    GET     login  404     404    404     200     200   404    404    login
 goals.new                    POST    login  404     404    404     400     400   404    404    login
 goals.show                   GET     login  404     404    404     200     200   404    404    login
+goals.history                GET     login  404     404    404     200     200   404    404    login
 goals.edit                   GET     login  404     404    404     200     200   404    404    login
 goals.edit                   POST    login  404     404    404     400     400   404    404    login
 goals.progress               GET     login  404     404    404     200     200   404    404    login

@@ -107,6 +107,11 @@ class GoalEvent(Entry):
     # "created", or the changed fields as "field: old → new" lines (no free text beyond
     # what the goal itself holds).
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The summary only says the description was "rewritten" (it also feeds digests and the
+    # client's API, which never showed free text): the texts themselves are kept here, so
+    # every earlier value of every field stays in the history. NULL when it did not change.
+    description_before: Mapped[str | None] = mapped_column(Text)
+    description_after: Mapped[str | None] = mapped_column(Text)
 
     goal: Mapped[Goal] = relationship()
 

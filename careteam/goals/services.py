@@ -206,10 +206,18 @@ def update_goal(
     lines = describe_changes(goal, fields)
     if not lines:
         return None
-    for name, value in _values(fields).items():
+    values = _values(fields)
+    # Append-only history: the summary says "rewritten", the event keeps both texts.
+    texts = {}
+    if values["description"] != goal.description:
+        texts = {
+            "description_before": goal.description,
+            "description_after": values["description"],
+        }
+    for name, value in values.items():
         setattr(goal, name, value)
     goal.updated_at = utcnow()
-    event = GoalEvent(goal=goal, summary="\n".join(lines), visibility=_visibility(goal))
+    event = GoalEvent(goal=goal, summary="\n".join(lines), visibility=_visibility(goal), **texts)
     try:
         record.add_entry(event, actor=actor, client=client)
     except StaleDataError as error:
@@ -289,17 +297,19 @@ def get_goal(client: Client, goal_id: int) -> Goal:
     return goal
 
 
-def recent_events(goal: Goal, limit: int = HISTORY_LIMIT) -> list[GoalEvent]:
-    """The latest changes to a goal, newest first."""
-    return list(
-        db.session.scalars(
-            select(GoalEvent)
-            .where(GoalEvent.goal_id == goal.id)
-            .options(joinedload(GoalEvent.author))
-            .order_by(GoalEvent.created_at.desc(), GoalEvent.id.desc())
-            .limit(limit)
-        )
+def events_query(goal: Goal) -> Select:
+    """Every change to a goal since it was set, newest first, with who made it."""
+    return (
+        select(GoalEvent)
+        .where(GoalEvent.goal_id == goal.id)
+        .options(joinedload(GoalEvent.author))
+        .order_by(GoalEvent.created_at.desc(), GoalEvent.id.desc())
     )
+
+
+def recent_events(goal: Goal, limit: int = HISTORY_LIMIT) -> list[GoalEvent]:
+    """The latest changes to a goal, newest first (the goal page; the rest on its history)."""
+    return list(db.session.scalars(events_query(goal).limit(limit)))
 
 
 def get_check_in(client: Client, entry_id: int, viewer: User) -> GoalProgress:

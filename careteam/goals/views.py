@@ -97,6 +97,23 @@ def show(client_id: int, goal_id: int):
     return _audited(html, "view_goal", "goal", goal_id, client_id)
 
 
+@bp.get("/<int:goal_id>/history")
+@login_required
+def history(client_id: int, goal_id: int):
+    """Every change to the goal since it was set, newest first, in pages."""
+    access, goal = _load_goal(client_id, goal_id, Action.VIEW_RECORD)
+    page = db.paginate(
+        services.events_query(goal),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+        count=True,
+    )
+    html = render_template(
+        "goals/history.html", client=access.client, active="goals", goal=goal, page=page
+    )
+    return _audited(html, "view_goal_history", "goal", goal_id, client_id)
+
+
 @bp.route("/<int:goal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(client_id: int, goal_id: int):
