@@ -115,3 +115,78 @@ def test_forwarded_headers_are_trusted_only_when_configured(hops, behind_tls):
     assert seen["secure"] is behind_tls
     assert (seen["ip"] == "203.0.113.7") is behind_tls
     assert ("Strict-Transport-Security" in response.headers) is behind_tls
+
+
+# The beat schedule and the worker's tasks ------------------------------------------
+
+# Every task of the worker, and whether its message is acknowledged only after it ran
+# (task_acks_late): a new task, or a change of how one is acknowledged, is a decision.
+# All are late-acked today (the CELERY default); the four that send email also say so
+# themselves, so they stay late-acked whatever the default becomes.
+WORKER_TASKS = {
+    "careteam.send_digests": True,
+    "careteam.process_alert": True,
+    "careteam.send_invitation": True,
+    "careteam.send_password_reset": True,
+    "careteam.dispatch_digests": True,
+    "careteam.drain_alerts": True,
+    "careteam.sweep_invitations": True,
+    "careteam.beat_tick": True,
+    "careteam.health": True,
+    "careteam.seal_audit_log": True,
+    "careteam.purge_idempotency_keys": True,
+}
+DELIVERY_TASKS = {
+    "careteam.send_digests",
+    "careteam.process_alert",
+    "careteam.send_invitation",
+    "careteam.send_password_reset",
+}
+
+
+def _tasks_of(celery) -> dict:
+    celery.loader.import_default_modules()  # what `celery -A worker worker` imports
+    return {name: task for name, task in celery.tasks.items() if name.startswith("careteam.")}
+
+
+@pytest.fixture
+def worker_app(monkeypatch):
+    """The Celery app of worker/__init__.py, as `celery -A worker` builds it."""
+    import importlib
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    module = importlib.import_module("worker")
+    return module.celery_app
+
+
+def test_beat_dispatches_digests_every_minute_and_drains_alerts_every_30_s():
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert schedule["dispatch-digests"]["task"] == "careteam.dispatch_digests"
+    assert schedule["dispatch-digests"]["schedule"] == 60.0
+    assert schedule["drain-alerts"]["task"] == "careteam.drain_alerts"
+    assert schedule["drain-alerts"]["schedule"] == 30.0
+    # A tick that waited in a stopped broker expires before the next one is due, so a
+    # backlog of ticks never runs one after another when the worker comes back.
+    for name, entry in schedule.items():
+        expires = entry.get("options", {}).get("expires")
+        assert expires is not None and 0 < expires < entry["schedule"], name
+
+
+def test_every_scheduled_task_is_a_task_of_the_worker(worker_app):
+    registered = _tasks_of(worker_app)
+    scheduled = {entry["task"] for entry in worker_app.conf.beat_schedule.values()}
+    assert scheduled <= set(registered), scheduled - set(registered)
+
+
+def test_the_workers_tasks_and_their_acknowledgement_are_the_expected_ones(worker_app):
+    tasks = _tasks_of(worker_app)
+    assert {name: task.acks_late for name, task in tasks.items()} == WORKER_TASKS
+    assert worker_app.conf.task_reject_on_worker_lost is True  # a killed worker's runs again
+
+
+def test_email_tasks_are_late_acked_whatever_the_default(monkeypatch):
+    monkeypatch.setenv("CARETEAM_CELERY__task_acks_late", "false")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    tasks = _tasks_of(app.extensions["celery"])
+    assert {name for name, task in tasks.items() if task.acks_late} == DELIVERY_TASKS
