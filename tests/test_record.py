@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -183,6 +184,64 @@ def test_unread_markers_and_dashboard_counts(app, client, auth, team):
     again = client.get(f"/clients/{record.id}").get_data(as_text=True)
     assert 'class="badge badge-new"' not in again
     assert "1 new" not in client.get("/clients/").get_data(as_text=True)
+
+
+NEW_BADGE = 'class="badge badge-new"'
+
+
+def _dashboard_count(client, record) -> int:
+    """The unread count the dashboard shows for this record (0 when none)."""
+    page = client.get("/clients/").get_data(as_text=True)
+    row = page[page.index(f"/clients/{record.id}") :]
+    row = row[: row.index("</tr>")]
+    if "badge-new" not in row:
+        return 0
+    return int(row.split('badge badge-new">')[1].split(" new")[0])
+
+
+def test_a_first_visit_shows_as_new_what_the_dashboard_counts(app, client, auth, team):
+    record, lead, psych = team
+    _note(record, psych, "The psychiatrist's own note is never new")
+    for n in range(services.TIMELINE_PAGE + 3):  # more than a page by the lead
+        _note(record, lead, f"Lead note {n}")
+    auth.login(psych.email)
+    expected = services.unread_counts(psych, [record.id])[record.id]
+    assert expected > services.TIMELINE_PAGE
+    assert _dashboard_count(client, record) == expected
+    first = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert first.count(NEW_BADGE) == services.TIMELINE_PAGE  # every card of the page
+    # The older page counts from the same first visit: the rest of them are new too.
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "since=" in older
+    rest = client.get(older).get_data(as_text=True)
+    assert rest.count(NEW_BADGE) == expected - services.TIMELINE_PAGE
+    assert "own note is never new" in rest
+    assert _dashboard_count(client, record) == 0
+
+
+def test_only_the_whole_first_page_moves_the_unread_marker(app, client, auth, team):
+    record, lead, psych = team
+    auth.login(psych.email)
+    client.get(f"/clients/{record.id}")
+    note = _note(record, lead, "Unseen by the filtered pages")
+    assert _dashboard_count(client, record) == 1
+    # A filter that hides the note, one that shows it, an author filter, an older page:
+    # none of them moves the marker.
+    hidden = client.get(f"/clients/{record.id}?kind=team").get_data(as_text=True)
+    assert "Unseen by the filtered pages" not in hidden
+    shown = client.get(f"/clients/{record.id}?kind=note").get_data(as_text=True)
+    assert shown.count(NEW_BADGE) == 1
+    client.get(f"/clients/{record.id}?author={lead.id}")
+    cursor = services.Cursor(note.created_at, note.id).encode()
+    client.get(f"/clients/{record.id}?before={cursor}")
+    assert _dashboard_count(client, record) == 1
+    # Filtering from the whole page keeps that page's marks (the form carries its time).
+    whole = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert whole.count(NEW_BADGE) == 1
+    since = re.search(r'name="since" value="([^"]+)"', whole).group(1)
+    kept = client.get(f"/clients/{record.id}", query_string={"kind": "note", "since": since})
+    assert kept.get_data(as_text=True).count(NEW_BADGE) == 1
+    assert _dashboard_count(client, record) == 0
 
 
 def test_filters_by_kind_and_author(app, client, auth, team):

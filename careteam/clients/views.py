@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -26,6 +28,9 @@ from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
+
+# The "previous visit" of someone who never opened a record: before every entry.
+FIRST_VISIT = datetime.min.replace(tzinfo=UTC)
 
 
 @bp.get("/")
@@ -87,10 +92,18 @@ def show(client_id: int):
     if request.args.get("before") and cursor is None:
         abort(400)
     # Write first (visit, audit) so the commit does not expire what the page then loads.
-    if cursor is None:
+    # Only the whole first page moves the marker: a filtered or older page shows a part,
+    # and what it hides must stay unread. Those pages carry the time they were opened from.
+    filtered = bool(request.args.getlist("kind") or request.args.get("author"))
+    carried = _since(request.args.get("since"))
+    if cursor is None and not filtered:
         previous_visit = record_services.mark_visit(current_user, client)
+    elif carried is not None:
+        previous_visit = carried
     else:
-        previous_visit = _since(request.args.get("since"))
+        previous_visit = record_services.mark_visit(current_user, client, move=False)
+    # Never opened: every entry by someone else is new, as the dashboard counts them.
+    previous_visit = previous_visit or FIRST_VISIT
     audit.record("view_record", object_type="client", object_id=client.id, client_id=client.id)
     db.session.commit()
     filters = TimelineFilterForm(request.args)
@@ -120,8 +133,6 @@ def show(client_id: int):
 
 def _since(raw: str | None):
     """The previous-visit time carried along the timeline's pages."""
-    from datetime import datetime
-
     try:
         value = datetime.fromisoformat(raw) if raw else None
     except ValueError:

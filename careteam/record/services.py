@@ -324,14 +324,16 @@ def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
     return entry
 
 
-def mark_visit(viewer: User, client: Client) -> datetime | None:
-    """Record that the viewer opened the timeline now; return their previous visit."""
+def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime | None:
+    """The viewer's previous visit of the timeline (None: never); `move` records one now."""
     visit = db.session.scalar(
         select(RecordVisit).where(
             RecordVisit.user_id == viewer.id, RecordVisit.client_id == client.id
         )
     )
     previous = visit.last_seen_at if visit else None
+    if not move:
+        return previous
     if visit is None:
         db.session.add(RecordVisit(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow()))
     else:
