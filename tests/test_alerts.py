@@ -216,10 +216,9 @@ def test_fan_out_is_idempotent(app, team):
     assert len(deliveries(alert)) == 1
 
 
-# fan_out catches the IntegrityError of its savepoint but never rolls the savepoint back,
-# so the session is unusable and the commit that marks the alert processed fails with
-# PendingRollbackError. Fix: `try: with db.session.begin_nested(): db.session.add(...)`
-# / `except IntegrityError: pass`. Remove the mark with the fix.
+# The second fan-out's insert hits the unique (alert, user) constraint inside its own
+# savepoint: only that savepoint rolls back, and the commit marking the alert processed
+# still succeeds (a session left in PendingRollbackError would fail it).
 def test_two_fan_outs_racing_for_one_alert_create_one_delivery_each(app, team):
     """The relay's task and beat's drain both saw the alert unprocessed."""
     alert = alert_for(urgent_note(team))
