@@ -7,6 +7,13 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
+# One salt per thing a link turns off: a digest link cannot stop alerts, nor the reverse.
+# The digest salt predates the alert one; changing it would break links already mailed.
+UNSUBSCRIBE_SALTS = {
+    "digests": "careteam-unsubscribe",
+    "alerts": "careteam-unsubscribe-alerts",
+}
+
 
 def external_url(endpoint: str, **values: object) -> str:
     """An absolute URL under BASE_URL, from a worker as well as from a request."""
@@ -17,18 +24,19 @@ def external_url(endpoint: str, **values: object) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def _unsubscribe_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="careteam-unsubscribe")
+def _unsubscribe_serializer(purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALTS[purpose])
 
 
-def unsubscribe_token(user_id: int) -> str:
-    """A signed token that turns one user's digests off without a login."""
-    return _unsubscribe_serializer().dumps({"u": user_id})
+def unsubscribe_token(user_id: int, purpose: str = "digests") -> str:
+    """A signed token that turns one user's digests (or immediate alerts) off without a login."""
+    return _unsubscribe_serializer(purpose).dumps({"u": user_id})
 
 
-def user_id_from_unsubscribe_token(token: str) -> int | None:
+def user_id_from_unsubscribe_token(token: str, purpose: str = "digests") -> int | None:
+    """The user a token of this purpose was made for; None if forged or of another purpose."""
     try:
-        data = _unsubscribe_serializer().loads(token)
+        data = _unsubscribe_serializer(purpose).loads(token)
     except BadSignature:
         return None
     user_id = data.get("u") if isinstance(data, dict) else None

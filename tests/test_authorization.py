@@ -133,6 +133,8 @@ digests.settings             POST    login  400     400    400     400     400  
 digests.preview              GET     login  200     200    200     200     200   200    200    login
 digests.unsubscribe          GET     200    200     200    200     200     200   200    200    200
 digests.unsubscribe_post     POST    200    200     200    200     200     200   200    200    200
+digests.unsubscribe_alerts   GET     200    200     200    200     200     200   200    200    200
+digests.unsubscribe_alerts_post POST  200    200     200    200     200     200   200    200    200
 admin.users                  GET     login  403     403    403     403     403   403    200    login
 admin.new_user               GET     login  403     403    403     403     403   403    200    login
 admin.new_user               POST    login  403     403    403     403     403   403    400    login
@@ -299,6 +301,8 @@ def _world():
         "filename": "css/app.css",
         # The signed one-click unsubscribe link is its own credential: no login needed.
         "token": unsubscribe_token(target.id),
+        "token:digests.unsubscribe_alerts": unsubscribe_token(target.id, purpose="alerts"),
+        "token:digests.unsubscribe_alerts_post": unsubscribe_token(target.id, purpose="alerts"),
     }
     return users, url_args, admin
 

@@ -303,7 +303,10 @@ def _url_args(world: World, endpoint: str, rule: str, arguments: set[str]) -> di
         "entry_id": entry,
         "member_id": ids["member"],
         "user_id": world.lead.id,
-        "token": unsubscribe_token(world.own.id),
+        # Each unsubscribe link with a token of its own purpose (digests or alerts).
+        "token": unsubscribe_token(
+            world.own.id, purpose="alerts" if "unsubscribe_alerts" in endpoint else "digests"
+        ),
     }
     missing = arguments - known.keys()
     # A page the client reaches must be requested with a real id: extend `known`.

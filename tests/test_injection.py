@@ -159,6 +159,10 @@ def _build_world() -> dict:
             "token:invitations.accept": mint_link(invitation.id),
             "token:auth.reset_password": make_reset_token(target),
             "token": unsubscribe_token(target.id),
+            "token:digests.unsubscribe_alerts": unsubscribe_token(target.id, purpose="alerts"),
+            "token:digests.unsubscribe_alerts_post": unsubscribe_token(
+                target.id, purpose="alerts"
+            ),
             "filename": "css/app.css",
         },
     }

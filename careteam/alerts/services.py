@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from careteam import mail
+from careteam import access, audit, mail
+from careteam.alerts.emails import render_alert
 from careteam.alerts.models import AlertDelivery, OutboxAlert
-from careteam.clients.models import CareTeamMember
+from careteam.auth.models import User
+from careteam.clients.models import CareTeamMember, Client
 from careteam.digests import schedule
 from careteam.digests.services import MAX_ATTEMPTS, backoff_seconds, preference_for
-from careteam.enums import AlertStatus, EntryKind, MemberStatus, Role
+from careteam.enums import AlertStatus, EntryKind, MemberStatus
 from careteam.extensions import db, utcnow
-from careteam.links import external_url
 from careteam.record.models import Entry
-from careteam.record.summary import client_short_name, summary_line
 from careteam.relay import relay
-from careteam.timefmt import format_in_zone, zone_of
+from careteam.timefmt import zone_of
 
 if TYPE_CHECKING:
     from careteam.emergency.models import EmergencyAccess
@@ -191,78 +190,72 @@ def due_deliveries(now: datetime | None = None, limit: int = 200) -> list[int]:
     )
 
 
-def render_alert(delivery: AlertDelivery) -> EmailMessage:
-    from careteam.auth.models import User
-
-    recipient = db.session.get(User, delivery.user_id)
-    if delivery.alert.entry_id is None:
-        return _render_emergency_alert(delivery, recipient)
-    entry = delivery.alert.entry
-    pref = preference_for(recipient)
-    client = entry.client
-    context = {
-        "entry": entry,
-        "client_label": client.display_name
-        if pref.detail == "full"
-        else client_short_name(client),
-        "summary": summary_line(entry) if pref.detail == "full" else "",
-        "url": external_url("clients.show", client_id=client.id, _anchor=f"e{entry.id}"),
-        "settings_url": external_url("digests.settings"),
-    }
-    subject = f"CareTeam alert: {_alert_title(entry)}"
-    return _message(delivery, recipient, subject, "alert", context)
+# A delivery dropped at send time is recorded as failed with this prefix in last_error
+# (the status column's CHECK constraint has no "dropped" value yet: see the schema note in
+# the lead's report), never sent, never retried.
+DROPPED = "dropped: "
 
 
-def _render_emergency_alert(delivery: AlertDelivery, recipient) -> EmailMessage:
-    """Who opened which client's record and when; never the reason (read it in CareTeam)."""
-    grant = delivery.alert.emergency_access
-    opener = grant.user
-    context = {
-        "who": opener.display_name,
-        "role": "administrator"
-        if opener.role == Role.ADMIN
-        else (opener.discipline_label or "provider"),
-        "client_label": client_short_name(grant.client),
-        "when": format_in_zone(grant.created_at, zone_of(recipient)),
-        "until": format_in_zone(grant.expires_at, zone_of(recipient)),
-        "url": external_url("clients.team", client_id=grant.client_id, _anchor="emergency-access"),
-    }
-    subject = f"CareTeam: emergency access to {context['client_label']}'s record"
-    return _message(delivery, recipient, subject, "emergency_access", context)
+def drop_reason(delivery: AlertDelivery) -> str | None:
+    """Why a claimed delivery must not go out now, or None to send it.
 
-
-def _message(
-    delivery: AlertDelivery, recipient, subject: str, template: str, context: dict
-) -> EmailMessage:
-    """The delivery's email from templates/email/<template>.txt and .html, carrying the
-    delivery's own Message-ID (a resend after a crash folds into the first)."""
-    message = mail.build_message(
-        to=recipient.email,
-        subject=subject,
-        text=render_template(f"email/{template}.txt", **context),
-        html=render_template(f"email/{template}.html", **context),
+    Recipients were chosen at fan-out; quiet hours or SMTP retries can hold a delivery
+    for hours, so it is checked again just before sending: the account must be active,
+    the access policy must still let the recipient open the client's record (an active
+    team member), and, for an entry, alerts must still be on and the entry current.
+    An amended entry is dropped: its amendment is an entry of its own and raises its own
+    alert if it still needs one (still urgent, not private), so a clinician gets the
+    corrected version once rather than the stale one followed by its correction, and
+    nothing when the author withdrew the urgency. An emergency-access notice is a
+    security notice: the alert opt-out does not stop it, a lost membership does.
+    """
+    user = db.session.get(User, delivery.user_id)
+    if user is None or not user.is_active:
+        return "account deactivated"
+    alert = delivery.alert
+    client = db.session.get(Client, alert.client_id)
+    decision = access.decide(
+        user, access.Action.VIEW_RECORD, client, access.membership_of(user, client.id)
     )
-    message.replace_header("Message-ID", delivery.message_id)
-    return message
+    if not decision:
+        return f"no access ({decision.reason})"
+    if alert.entry is None:
+        return None
+    if not preference_for(user).alerts_enabled:
+        return "alerts turned off"
+    if not alert.entry.is_current:
+        return "entry amended"
+    return None
 
 
-def _alert_title(entry: Entry) -> str:
-    kind = EntryKind(entry.kind)
-    if kind == EntryKind.NOTE:
-        return "urgent note"
-    if kind == EntryKind.MEDICATION:
-        return "medication change"
-    return "level of care changed"
+def _drop(delivery: AlertDelivery, reason: str) -> None:
+    delivery.status = AlertStatus.FAILED
+    delivery.lease_until = None
+    delivery.last_error = f"{DROPPED}{reason}"[:120]
+    db.session.commit()
+    current_app.logger.info(
+        "alert dropped",
+        extra={"delivery_id": delivery.id, "user_id": delivery.user_id, "reason": reason},
+    )
 
 
 def send_due(delivery_ids: list[int]) -> int:
-    """Send due alert deliveries over one connection; returns how many were sent."""
+    """Send due alert deliveries over one connection; returns how many were sent.
+
+    Each is claimed, then checked again (drop_reason): one that must not go out any more
+    is recorded as dropped instead.
+    """
     now = utcnow()
     ready = []
     for delivery_id in delivery_ids:
         delivery = _claim(delivery_id, now)
-        if delivery is not None:
-            ready.append((delivery, render_alert(delivery)))
+        if delivery is None:
+            continue
+        reason = drop_reason(delivery)
+        if reason is not None:
+            _drop(delivery, reason)
+            continue
+        ready.append((delivery, render_alert(delivery)))
     if not ready:
         return 0
     recorded: set[int] = set()
@@ -296,3 +289,15 @@ def send_due(delivery_ids: list[int]) -> int:
             if index not in recorded:
                 record(index, error)
     return sent
+
+
+def unsubscribe(user: User) -> None:
+    """One-click unsubscribe from immediate alerts (digests are a separate setting).
+
+    Alerts already held for the user are dropped when their time comes (drop_reason).
+    """
+    pref = preference_for(user)
+    pref.alerts_enabled = False
+    pref.updated_at = utcnow()
+    audit.record("unsubscribe_alerts", object_type="user", object_id=user.id, actor=user)
+    db.session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from careteam import access
 from careteam.access import Action, require
+from careteam.alerts import services as alert_services
 from careteam.auth.models import User
 from careteam.clients.models import Client
 from careteam.digests import services
@@ -86,8 +87,8 @@ def preview():
     return render_template("digests/preview.html", content=content, pref=pref)
 
 
-def _user_for(token: str) -> User:
-    user_id = user_id_from_unsubscribe_token(token)
+def _user_for(token: str, purpose: str = "digests") -> User:
+    user_id = user_id_from_unsubscribe_token(token, purpose)
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         abort(404)
@@ -106,3 +107,18 @@ def unsubscribe_post(token: str):
     user = _user_for(token)
     services.unsubscribe(user)
     return render_template("digests/unsubscribe.html", token=token, email=user.email, done=True)
+
+
+@bp.get("/unsubscribe/alerts/<token>")
+def unsubscribe_alerts(token: str):
+    """Ask before turning immediate alerts off: mail scanners follow links with GET."""
+    user = _user_for(token, "alerts")
+    return render_template("alerts/unsubscribe.html", token=token, email=user.email, done=False)
+
+
+@bp.post("/unsubscribe/alerts/<token>")
+@csrf.exempt  # the signed token is the credential; mail clients post here (RFC 8058)
+def unsubscribe_alerts_post(token: str):
+    user = _user_for(token, "alerts")
+    alert_services.unsubscribe(user)
+    return render_template("alerts/unsubscribe.html", token=token, email=user.email, done=True)
