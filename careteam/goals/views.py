@@ -13,6 +13,7 @@ from careteam.extensions import db
 from careteam.goals import rules, services
 from careteam.goals.forms import EditGoalForm, GoalForm, ProgressForm
 from careteam.goals.models import Goal
+from careteam.record.amending import audit_amend_page
 
 bp = Blueprint("goals", __name__, url_prefix="/clients/<int:client_id>/goals")
 
@@ -233,7 +234,8 @@ def amend_progress(client_id: int, entry_id: int):
         old = services.get_check_in(access.client, entry_id, current_user)
     except LookupError:
         abort(404)
-    form = ProgressForm(obj=old, today=services.local_today())
+    # Prefilled on GET only: a POST must carry every field, never fall back to the old comment.
+    form = ProgressForm(obj=old if request.method == "GET" else None, today=services.local_today())
     status = 200
     if old.author_id != current_user.id:
         form.form_errors.append("Only the person who recorded a check-in can amend it.")
@@ -266,6 +268,7 @@ def amend_progress(client_id: int, entry_id: int):
         goal=old.goal,
         amending=old,
     )
-    if request.method == "GET":
-        html = _audited(html, "view_entry", "entry", entry_id, client_id)
+    audit_amend_page(
+        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
+    )
     return html, status

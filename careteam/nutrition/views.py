@@ -13,6 +13,7 @@ from careteam.extensions import db
 from careteam.nutrition import services
 from careteam.nutrition.forms import NutritionForm
 from careteam.nutrition.models import NutritionUpdate
+from careteam.record.amending import audit_amend_page
 from careteam.record.services import get_entry
 
 bp = Blueprint("nutrition", __name__, url_prefix="/clients/<int:client_id>/nutrition")
@@ -90,7 +91,10 @@ def amend(client_id: int, entry_id: int):
         abort(404)
     if not isinstance(old, NutritionUpdate):
         abort(404)
-    form = NutritionForm(obj=old, today=services.today_for(current_user))
+    # Prefilled on GET only: a POST must carry every field, never fall back to the old text.
+    form = NutritionForm(
+        obj=old if request.method == "GET" else None, today=services.today_for(current_user)
+    )
     status = 200
     if old.author_id != current_user.id:
         form.form_errors.append(
@@ -112,6 +116,10 @@ def amend(client_id: int, entry_id: int):
             )
     if request.method == "POST" and status == 200:
         status = 400
-    return render_template(
+    html = render_template(
         "nutrition/form.html", form=form, client=access.client, amending=old, blocked=status > 400
-    ), status
+    )
+    audit_amend_page(
+        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
+    )
+    return html, status

@@ -11,6 +11,7 @@ from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.record import services
+from careteam.record.amending import audit_amend_page
 from careteam.record.forms import NoteForm
 from careteam.record.models import Note
 
@@ -97,9 +98,11 @@ def amend_note(client_id: int, entry_id: int):
             return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{note.id}"))
     if request.method == "POST" and status == 200:
         status = 400
-    return render_template(
-        "record/note_form.html", form=form, client=access.client, amending=old
-    ), status
+    html = render_template("record/note_form.html", form=form, client=access.client, amending=old)
+    audit_amend_page(
+        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
+    )
+    return html, status
 
 
 @bp.get("/entries/<int:entry_id>")
