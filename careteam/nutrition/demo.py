@@ -22,6 +22,8 @@ WEIGHTS = [
     (7, "49.80", False),
     (0, "50.30", False),
 ]
+# The first open weight; the dietitian's note of that morning says why.
+OPEN_FROM = max(days_ago for days_ago, _kg, blind in WEIGHTS if not blind)
 
 
 def _backdate(update: NutritionUpdate, day: date, hour: int) -> None:
@@ -83,6 +85,17 @@ def seed_demo(client: Client, dietitian: User) -> list[NutritionUpdate]:
         text=(
             "Raised to about 2,900 kcal: added a dessert with dinner three times a week.\n"
             "Evening snack now yoghurt with granola or a smoothie."
+        ),
+    )
+    # Written just before the first open weigh-in (10:15 that day): why weights stop being blind.
+    post(
+        OPEN_FROM,
+        9,
+        update_type=NutritionType.NOTE,
+        text=(
+            f"{name} asked to see their weight. We talked it over at last week's team "
+            f"check-in and agreed {name} is ready: from today weights are open and we look "
+            "at the number together in session. The earlier weights stay blind."
         ),
     )
     post(

@@ -1,0 +1,97 @@
+"""seed-demo as a whole: weeks of a record with every kind of entry, and pages that open fast."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from careteam.auth import two_factor
+from careteam.auth.models import User
+from careteam.clients.models import Client
+from careteam.demo import DEMO_PASSWORD
+from careteam.enums import EntryKind, MedicationAction, NutritionType, Visibility
+from careteam.extensions import db
+from careteam.goals.models import Goal
+from careteam.medications.models import MedicationChange
+from careteam.nutrition.models import NutritionUpdate
+from careteam.record.models import Entry, Note
+from tests.factories import TOTP_SECRET
+
+# What a record page may cost in SQL statements; the demo record has far more entries
+# than this, so a page that loads per entry, member or check-in cannot stay under it.
+QUERY_CEILING = 20
+
+
+@pytest.fixture
+def alex(app, runner) -> Client:
+    result = runner.invoke(args=["careteam", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    return db.session.scalar(select(Client).where(Client.full_name == "Alex Rivera"))
+
+
+def _entries(client: Client, model=Entry) -> list:
+    return list(db.session.scalars(select(model).where(model.client_id == client.id)))
+
+
+def test_the_demo_record_holds_weeks_of_every_kind(alex):
+    entries = _entries(alex)
+    assert {e.kind for e in entries} == {kind.value for kind in EntryKind}
+    notes = _entries(alex, Note)
+    assert {n.visibility for n in notes} == {v.value for v in Visibility}
+    assert any(n.urgent for n in notes)
+    goals = list(db.session.scalars(select(Goal).where(Goal.client_id == alex.id)))
+    assert len(goals) >= 2 and all(len(g.checkins) >= 3 for g in goals)
+    actions = {m.action for m in _entries(alex, MedicationChange)}
+    assert {MedicationAction.STARTED, MedicationAction.DOSE_CHANGED, MedicationAction.STOPPED} <= (
+        actions
+    )
+    nutrition = _entries(alex, NutritionUpdate)
+    assert {u.update_type for u in nutrition} == {t.value for t in NutritionType}
+    weights = [u for u in nutrition if u.update_type == NutritionType.WEIGHT]
+    assert {w.blind for w in weights} == {True, False}
+    stamps = sorted(e.created_at for e in entries)
+    assert stamps[-1] - stamps[0] >= timedelta(weeks=3)
+    assert len({s.isocalendar()[:2] for s in stamps}) >= 3  # spread, not bunched at the ends
+
+
+def test_the_switch_to_open_weights_is_explained_by_the_dietitian(alex):
+    nutrition = sorted(_entries(alex, NutritionUpdate), key=lambda u: u.created_at)
+    weights = [u for u in nutrition if u.update_type == NutritionType.WEIGHT]
+    last_blind = max(w.created_at for w in weights if w.blind)
+    first_open = min(w.created_at for w in weights if not w.blind)
+    assert all(not w.blind for w in weights if w.created_at >= first_open)  # once open, open
+    notes = [
+        u
+        for u in nutrition
+        if u.update_type == NutritionType.NOTE and last_blind < u.created_at <= first_open
+    ]
+    assert len(notes) == 1
+    (note,) = notes
+    assert "see their weight" in note.text and "agreed" in note.text
+    assert db.session.get(User, note.author_id).discipline == "dietitian"
+
+
+def test_the_leads_pages_of_the_demo_render_with_bounded_queries(
+    alex, client, auth, count_queries
+):
+    assert len(_entries(alex)) > QUERY_CEILING
+    lead = db.session.scalar(select(User).where(User.email == "therapist@demo.careteam.example"))
+    # Outside `make run` providers need two-factor: enrol the lead as the test helpers log in.
+    two_factor.enrol_known_secret(user=lead, secret=TOTP_SECRET)
+    db.session.commit()
+    assert auth.login(lead.email, DEMO_PASSWORD).status_code == 302
+    pages = {
+        f"/clients/{alex.id}": "Timeline",
+        f"/clients/{alex.id}/goals/": "<svg",
+        f"/clients/{alex.id}/medications": "Current medications",
+        f"/clients/{alex.id}/nutrition/": "Weight trend",
+    }
+    for path, marker in pages.items():
+        client.get(path)  # warm-up: first-request work is not the page's
+        with count_queries() as counter:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        assert marker in response.get_data(as_text=True), path
+        assert counter.count <= QUERY_CEILING, (path, counter.count)
