@@ -114,20 +114,19 @@ def seed_demo(if_empty: bool, allow_production: bool) -> None:
 @click.option("--now", "right_now", is_flag=True, required=True, help="Send in this process.")
 @click.option("--user", "email", help="Send this user's digest now, whatever their schedule.")
 def send_digests_command(right_now: bool, email: str | None) -> None:
-    """Send due digests now, without the worker (or one user's digest on demand)."""
+    """Send every digest due now, retries included, without the worker (or one user's
+    digest on demand), and print the totals."""
     from careteam.digests import services
-    from careteam.extensions import utcnow
 
     if email:
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise click.ClickException(f"No account uses {email}.")
-        digest_id = services.open_window(user.id, utcnow())
+        digest_id = services.open_window(user.id, services.settled())
         db.session.commit()
-        ids = [digest_id] if digest_id else []
+        outcome = services.send_batch([digest_id] if digest_id else [])
     else:
-        ids = services.dispatch_due()
-    outcome = services.send_batch(ids)
+        outcome = services.send_all_due()
     click.echo(
         f"Digests: {len(outcome.sent)} sent, {len(outcome.skipped)} with nothing new, "
         f"{len(outcome.retry)} to retry, {len(outcome.failed)} failed."

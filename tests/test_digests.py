@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from careteam.auth.models import User
@@ -58,6 +59,11 @@ class Team:
 
 @pytest.fixture
 def team(app, sink) -> Team:
+    return make_team(sink)
+
+
+def make_team(sink: SMTPSink) -> Team:
+    """Two clients, three providers, every digest sent up to now (the sink emptied)."""
     author = make_provider(Discipline.PSYCHIATRIST, name="Ann Author")
     reader = make_provider(Discipline.THERAPIST, name="Ray Reader")
     other = make_provider(Discipline.DIETITIAN, name="Olga Other")
@@ -88,9 +94,14 @@ def next_window(user: User) -> datetime:
     return due
 
 
+def ticked(due: datetime) -> datetime:
+    """The beat tick that opens a window ending at `due`: DIGEST_SETTLE_SECONDS after it."""
+    return due + timedelta(seconds=current_app.config["DIGEST_SETTLE_SECONDS"])
+
+
 def dispatch_and_send(user: User) -> tuple[Digest, services.Outcome]:
     """One beat tick at the user's next scheduled time, then the batch task."""
-    ids = services.dispatch_due(next_window(user), user_ids=[user.id])
+    ids = services.dispatch_due(ticked(next_window(user)), user_ids=[user.id])
     assert len(ids) == 1
     outcome = services.send_batch(ids)
     return db.session.get(Digest, ids[0], populate_existing=True), outcome
@@ -381,10 +392,10 @@ def test_preview_shows_what_is_new_now(app, client, auth, sink, team):
 def test_dispatching_the_same_schedule_twice_opens_one_digest(app, sink, team):
     note(team)
     due = next_window(team.reader)
-    first = services.dispatch_due(due, user_ids=[team.reader.id])
+    first = services.dispatch_due(ticked(due), user_ids=[team.reader.id])
     assert len(first) == 1
     assert next_window(team.reader) == due + timedelta(days=1)
-    assert services.dispatch_due(due, user_ids=[team.reader.id]) == []
+    assert services.dispatch_due(ticked(due), user_ids=[team.reader.id]) == []
     assert services.dispatch_due(due + timedelta(hours=1), user_ids=[team.reader.id]) == []
     count = select(func.count()).select_from(Digest).where(Digest.user_id == team.reader.id)
     assert db.session.scalar(count) == 2  # the settled one and this one
@@ -402,7 +413,7 @@ def test_a_racing_dispatcher_meets_the_unique_window(app, sink, team):
     """A second dispatcher that read the old schedule finds the window already open."""
     note(team)
     due = next_window(team.reader)
-    assert len(services.dispatch_due(due, user_ids=[team.reader.id])) == 1
+    assert len(services.dispatch_due(ticked(due), user_ids=[team.reader.id])) == 1
     set_pref(team.reader, next_due_at=due)  # what the other dispatcher saw
     assert services.dispatch_due(due + timedelta(minutes=5), user_ids=[team.reader.id]) == []
     assert next_window(team.reader) == due + timedelta(days=1)
@@ -413,8 +424,8 @@ def test_a_racing_dispatcher_meets_the_unique_window(app, sink, team):
 def test_a_lost_or_abandoned_window_is_queued_again_once_per_lease(app, sink, team):
     """due_retries hands a window to one retry task, not to every tick while workers lag."""
     note(team)
-    ids = services.dispatch_due(next_window(team.reader), user_ids=[team.reader.id])
-    lease = app.config["DIGEST_LEASE_SECONDS"]
+    ids = services.dispatch_due(ticked(next_window(team.reader)), user_ids=[team.reader.id])
+    lease = app.config["DIGEST_BATCH_LEASE_SECONDS"]
     # A worker took the window and died: its lease ran out long ago.
     db.session.execute(
         update(Digest)
@@ -453,7 +464,7 @@ def test_missed_schedules_coalesce_into_one_window(app, sink, team):
 def test_a_failed_digest_is_covered_by_the_next_one(app, sink, team):
     first_note = note(team, title="First thing")
     app.config.update(MAIL_PORT=free_port())  # nothing listens there: connection refused
-    ids = services.dispatch_due(next_window(team.reader), user_ids=[team.reader.id])
+    ids = services.dispatch_due(ticked(next_window(team.reader)), user_ids=[team.reader.id])
     digest_id = ids[0]
     message_ids = set()
     for attempt in range(1, services.MAX_ATTEMPTS + 1):
@@ -670,7 +681,7 @@ def test_admin_health_shows_digests_sent_and_failed(app, client, auth, sink, tea
     note(team)
     dispatch_and_send(team.other)  # sent
     app.config.update(MAIL_PORT=free_port())
-    ids = services.dispatch_due(next_window(team.reader), user_ids=[team.reader.id])
+    ids = services.dispatch_due(ticked(next_window(team.reader)), user_ids=[team.reader.id])
     for _ in range(services.MAX_ATTEMPTS):
         services.send_batch(ids)
     auth.login(admin.email)
@@ -691,25 +702,42 @@ def test_admin_health_shows_digests_sent_and_failed(app, client, auth, sink, tea
     assert NOTE_TITLE not in html and "Avery" not in html
 
 
-def test_cli_send_digests_now_sends_the_due_ones(app, runner, sink, team):
-    note(team)
-    # Make the reader due a moment from now (today, in UTC), after the note.
+def test_cli_send_digests_now_sends_everything_due_retries_included(
+    app, runner, sink, team, monkeypatch
+):
+    """More due windows than one dispatch round opens, and a retry whose backoff is over."""
+    monkeypatch.setattr(services, "DISPATCH_BATCH", 1)  # one window per round
+    note(team)  # news for the reader and the other
+    post_note(actor=team.other, client=team.record, body="For the author")
+    # The other's window was tried once with SMTP down; its backoff is over now.
+    app.config.update(MAIL_PORT=free_port())
+    (retry_id,) = services.dispatch_due(ticked(next_window(team.other)), user_ids=[team.other.id])
+    assert services.send_batch([retry_id]).retry == [retry_id]
+    db.session.execute(update(Digest).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    app.config.update(MAIL_PORT=sink.port)
+    # The reader and the author are due a moment from now (today, in UTC), after the notes.
     at = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
-    set_pref(team.reader, send_time=at.time(), next_due_at=at)
-    while utcnow() <= at:
+    for user in (team.reader, team.author):
+        set_pref(user, send_time=at.time(), next_due_at=at)
+    while utcnow() <= ticked(at):
         clock.sleep(0.05)
+
     result = runner.invoke(args=["careteam", "send-digests", "--now"])
     assert result.exit_code == 0, result.output
-    assert "Digests: 1 sent, 0 with nothing new, 0 to retry, 0 failed." in result.output
-    assert "1 update" in only_message(sink, team.reader.email)["Subject"]
-    assert [m["To"] for m in sink.messages] == [team.reader.email]
+    assert "Digests: 3 sent, 0 with nothing new, 0 to retry, 0 failed." in result.output
+    assert sorted(m["To"] for m in sink.messages) == sorted(
+        u.email for u in (team.reader, team.other, team.author)
+    )
+    assert db.session.get(Digest, retry_id, populate_existing=True).attempts == 2
     # Run again: nothing is due any more.
     again = runner.invoke(args=["careteam", "send-digests", "--now"])
-    assert "Digests: 0 sent" in again.output
-    assert len(sink.messages) == 1
+    assert "Digests: 0 sent, 0 with nothing new, 0 to retry, 0 failed." in again.output
+    assert len(sink.messages) == 3
 
 
 def test_cli_send_digests_for_one_user_whatever_their_schedule(app, runner, sink, team):
+    app.config["DIGEST_SETTLE_SECONDS"] = 0  # the window ends now, after the note
     note(team)
     result = runner.invoke(
         args=["careteam", "send-digests", "--now", "--user", team.other.email.upper()]
@@ -742,7 +770,7 @@ def test_building_and_sending_a_digest_takes_the_same_queries_for_more_entries(
         _entries_of_every_kind(team, n, tag)
         written_at(start + (due - start) / 2, since=mark)  # inside (start, due]
         start = due
-        ids = services.dispatch_due(due, user_ids=[team.reader.id])
+        ids = services.dispatch_due(ticked(due), user_ids=[team.reader.id])
         digest = db.session.get(Digest, ids[0])
         since = services.window_start_for(team.reader, digest.window_end)
         with count_queries() as build:

@@ -73,9 +73,11 @@ class Digest(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     # Fixed before the first attempt, so a resend after a crash carries the same id.
     message_id: Mapped[str] = mapped_column(String(200))
-    # A worker holds the digest until this time; after a crash another may take it.
+    # A worker holds the digest until this time (renewed during its batch); after a
+    # crash another may take it.
     lease_until: Mapped[datetime | None]
     # After a failed attempt: not before this time (exponential backoff with jitter).
+    # Once failed for good there is no next attempt: it then holds when the digest failed.
     next_attempt_at: Mapped[datetime | None]
     item_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

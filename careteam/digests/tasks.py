@@ -6,7 +6,7 @@ from celery import shared_task
 
 from careteam.digests import services
 
-BATCH = 50
+BATCH = services.SEND_BATCH
 # One tick opens every due window, DISPATCH_BATCH per transaction, so that thousands of
 # users due at the same minute do not wait for later ticks (bounded: 10,000 per tick).
 MAX_DISPATCH_ROUNDS = 20
