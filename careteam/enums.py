@@ -211,6 +211,8 @@ class AlertStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Checked again at send time and not to go out (left the team, alerts off, amended).
+    DROPPED = "dropped"
 
 
 class AuditOutcome(StrEnum):

@@ -25,6 +25,7 @@ from careteam.digests.models import DigestPreference
 from careteam.emergency.services import open_grant
 from careteam.enums import AlertStatus, DigestFrequency, Role
 from careteam.extensions import db, utcnow
+from careteam.health.services import system_overview
 from careteam.links import unsubscribe_token
 from tests import test_alerts as base
 from tests.factories import make_provider, make_user
@@ -85,7 +86,7 @@ def unsubscribe(team: Team) -> None:
 
 def assert_dropped(delivery_id: int, reason: str) -> None:
     delivery = db.session.get(AlertDelivery, delivery_id, populate_existing=True)
-    assert delivery.status == AlertStatus.FAILED
+    assert delivery.status == AlertStatus.DROPPED
     assert delivery.last_error.startswith(alerts.DROPPED + reason), delivery.last_error
     assert delivery.sent_at is None and delivery.lease_until is None
     assert alerts.due_deliveries() == []  # never retried
@@ -115,6 +116,9 @@ def test_a_held_alert_is_dropped_when_the_recipient_may_no_longer_have_it(
     assert alerts.send_due(alerts.due_deliveries()) == 0
     assert_dropped(delivery.id, reason)
     assert sink.messages == []
+    # The admin health page tells drops from failures.
+    overview = system_overview()
+    assert (overview["dropped_alerts_24h"], overview["failed_alerts_24h"]) == (1, 0)
 
 
 def test_an_alert_retried_after_smtp_failed_is_dropped_once_access_is_gone(app, sink, team):

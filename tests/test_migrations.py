@@ -97,3 +97,34 @@ def test_care_record_migration_puts_earlier_changes_on_the_timeline(empty_databa
         assert kinds == ["level_of_care", "team"]
         assert linked == 1
         db.engine.dispose()
+
+
+def test_every_check_constraint_allows_the_models_values(empty_database_url, tmp_root):
+    """Alembic does not compare CHECK constraints: an enum value added to the models without
+    a migration (like 0005's practice kind or 0013's dropped alert) would pass the test
+    above and fail in production at the first insert."""
+    import re
+
+    from sqlalchemy import CheckConstraint
+
+    quoted = re.compile(r"'([^']*)'")
+    app = create_app(base_config(empty_database_url, tmp_root))
+    with app.app_context():
+        upgrade()
+        inspector = inspect(db.engine)
+        compared = 0
+        for table in db.metadata.sorted_tables:
+            migrated = {
+                c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table.name)
+            }
+            for constraint in table.constraints:
+                if not isinstance(constraint, CheckConstraint) or " IN (" not in str(
+                    constraint.sqltext
+                ):
+                    continue
+                assert constraint.name in migrated, f"{table.name}: {constraint.name} missing"
+                expected = set(quoted.findall(str(constraint.sqltext)))
+                assert set(quoted.findall(migrated[constraint.name])) == expected, constraint.name
+                compared += 1
+        assert compared > 20
+        db.engine.dispose()

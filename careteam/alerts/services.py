@@ -190,9 +190,8 @@ def due_deliveries(now: datetime | None = None, limit: int = 200) -> list[int]:
     )
 
 
-# A delivery dropped at send time is recorded as failed with this prefix in last_error
-# (the status column's CHECK constraint has no "dropped" value yet: see the schema note in
-# the lead's report), never sent, never retried.
+# A delivery dropped at send time is recorded as dropped, with the reason after this
+# prefix in last_error: never sent, never retried, not counted as a failure.
 DROPPED = "dropped: "
 
 
@@ -229,7 +228,7 @@ def drop_reason(delivery: AlertDelivery) -> str | None:
 
 
 def _drop(delivery: AlertDelivery, reason: str) -> None:
-    delivery.status = AlertStatus.FAILED
+    delivery.status = AlertStatus.DROPPED
     delivery.lease_until = None
     delivery.last_error = f"{DROPPED}{reason}"[:120]
     db.session.commit()

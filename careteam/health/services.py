@@ -141,10 +141,15 @@ def system_overview() -> dict:
         .select_from(AlertDelivery)
         .where(AlertDelivery.status.in_([AlertStatus.PENDING, AlertStatus.SENDING]))
     )
-    failed_alerts = db.session.scalar(
-        select(func.count())
-        .select_from(AlertDelivery)
-        .where(AlertDelivery.status == AlertStatus.FAILED, AlertDelivery.deliver_after >= since)
+    alerts_24h = dict(
+        db.session.execute(
+            select(AlertDelivery.status, func.count())
+            .where(
+                AlertDelivery.status.in_([AlertStatus.FAILED, AlertStatus.DROPPED]),
+                AlertDelivery.deliver_after >= since,
+            )
+            .group_by(AlertDelivery.status)
+        ).all()
     )
     return {
         "report": body,
@@ -152,5 +157,7 @@ def system_overview() -> dict:
         "digests_24h": stats_since(since),
         "failures": recent_failures(),
         "pending_alerts": pending_alerts,
-        "failed_alerts_24h": failed_alerts,
+        "failed_alerts_24h": alerts_24h.get(AlertStatus.FAILED, 0),
+        # Checked again at send time and not sent (left the team, alerts off, amended).
+        "dropped_alerts_24h": alerts_24h.get(AlertStatus.DROPPED, 0),
     }
