@@ -365,7 +365,9 @@ def main() -> int:
         # The schema as production gets it: the migrations, never create_all.
         upgrade(directory=str(REPO_ROOT / "migrations"))
 
-        window_end = utcnow().replace(microsecond=0) - timedelta(seconds=1)
+        # Windows close DIGEST_SETTLE_SECONDS before they open: end the seeded day earlier.
+        settle = app.config["DIGEST_SETTLE_SECONDS"] + 1
+        window_end = utcnow().replace(microsecond=0) - timedelta(seconds=settle)
         started = time.perf_counter()
         n_entries = seed(args.providers, args.clients, window_end, args.detail)
         seeded = time.perf_counter() - started

@@ -202,7 +202,8 @@ class DigestStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
-    SKIPPED = "skipped"  # nothing new, and the user wants no "nothing new" mail
+    # Nothing new (and the user wants no "nothing new" mail), or covered by a later window.
+    SKIPPED = "skipped"
     FAILED = "failed"
 
 

@@ -31,6 +31,7 @@ ACTION_WORDS = {
     "view_roster": "looked at your care team",
     "view_goals": "looked at your goals",
     "view_goal": "looked at one of your goals",
+    "view_goal_history": "looked at the history of one of your goals",
     "view_entry": "read an entry in your record",
     "view_medications": "looked at your medications",
     "view_medication_change": "read a medication change",
