@@ -164,8 +164,11 @@ def send_batch(digest_ids: list[int]) -> Outcome:
             lease.let_go(digest.id)
         else:
             ready.append(prepared)
-        lost = lease.renew_if_due()
-        ready = [r for r in ready if r[0].id not in lost]
+        # Only when a renewal found some taken over: reading the ids of the digests
+        # already prepared reloads each (the claim's commit expired them), which would
+        # cost a query per prepared digest at every step, quadratic in the batch.
+        if lost := lease.renew_if_due():
+            ready = [r for r in ready if r[0].id not in lost]
     if not ready:
         return outcome
     recorded: set[int] = set()
