@@ -12,11 +12,11 @@ from flask import render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, with_polymorphic
 
-from careteam import access, mail
+from careteam import mail
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client
 from careteam.digests.models import Digest, DigestMute
-from careteam.enums import DigestDetail, DigestStatus, EntryKind, Visibility
+from careteam.enums import DigestDetail, DigestStatus, EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.links import external_url, unsubscribe_token
 from careteam.record.models import Entry
@@ -75,10 +75,14 @@ def build_content(user: User, start: datetime, end: datetime, detail: str) -> Di
     # joined every entry of the window to its kind's row, then kept the user's.
     client_ids = list(
         db.session.scalars(
-            # The access policy's own list, asked at send time: a member removed
-            # yesterday, or a deactivated account, gets nothing new about that client.
-            select(Client.id).where(
-                Client.id.in_(access.visible_client_ids(user)), Client.id.not_in(muted)
+            # The user's active memberships, asked at send time: a member removed
+            # yesterday gets nothing new about that client. Not access.visible_client_ids:
+            # that also lists a client's own record, whose team entries are not theirs to
+            # read (the portal shows a client what is shared; a digest is the team's view).
+            select(CareTeamMember.client_id).where(
+                CareTeamMember.provider_id == user.id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+                CareTeamMember.client_id.not_in(muted),
             )
         )
     )
