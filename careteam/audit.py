@@ -196,6 +196,20 @@ def record(
     return event_row
 
 
+def shown(
+    html: str, action: str, object_type: str, object_id: int, client_id: int, detail: str = ""
+) -> str:
+    """Record (and commit) that a rendered page showed a record's content; returns the page.
+
+    Rendering comes first because the commit expires what the page has loaded.
+    """
+    record(
+        action, object_type=object_type, object_id=object_id, client_id=client_id, detail=detail
+    )
+    db.session.commit()
+    return html
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """What an admin narrowed the audit log to (see careteam/admin/audit_viewer.py).

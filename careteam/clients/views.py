@@ -208,20 +208,10 @@ def add_member(client_id: int):
             return redirect(url_for("clients.team", client_id=client_id))
     html = render_template("clients/add_member.html", form=form, client=access.client)
     if request.method == "GET":
-        return _viewed(html, client_id, "the add-member form")
+        return audit.shown(
+            html, "view_record", "client", client_id, client_id, "the add-member form"
+        )
     return html, 400
-
-
-def _viewed(html: str, client_id: int, page: str) -> str:
-    """Audit a form that shows the client's details as a view of the record, once rendered.
-
-    Rendering comes first because the commit expires what the page has loaded.
-    """
-    audit.record(
-        "view_record", object_type="client", object_id=client_id, client_id=client_id, detail=page
-    )
-    db.session.commit()
-    return html
 
 
 def _member_action(client_id: int, member_id: int, use_case, message: str):
@@ -276,7 +266,9 @@ def level_of_care(client_id: int):
             return redirect(url_for("clients.team", client_id=client_id, _anchor="level-of-care"))
     html = render_template("clients/level_of_care.html", form=form, client=access.client)
     if request.method == "GET":
-        return _viewed(html, client_id, "the level-of-care form")
+        return audit.shown(
+            html, "view_record", "client", client_id, client_id, "the level-of-care form"
+        )
     return html, 400
 
 
@@ -297,5 +289,7 @@ def portal_access(client_id: int):
             return redirect(url_for("clients.team", client_id=client_id))
     html = render_template("clients/portal_access.html", form=form, client=access.client)
     if request.method == "GET":
-        return _viewed(html, client_id, "the portal-access form")
+        return audit.shown(
+            html, "view_record", "client", client_id, client_id, "the portal-access form"
+        )
     return html, 400

@@ -31,16 +31,6 @@ def _load_goal(client_id: int, goal_id: int, action: Action) -> tuple[ClientAcce
         abort(404)
 
 
-def _audited(html: str, action: str, object_type: str, object_id: int, client_id: int) -> str:
-    """Record that clinical content was shown, once the page is rendered.
-
-    Rendering comes first because the commit expires what the page has loaded.
-    """
-    audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
-    db.session.commit()
-    return html
-
-
 @bp.get("/")
 @login_required
 def index(client_id: int):
@@ -58,7 +48,7 @@ def index(client_id: int):
         page=page,
         may_post=can(Action.POST_GOAL, access),
     )
-    return _audited(html, "view_goals", "client", client_id, client_id)
+    return audit.shown(html, "view_goals", "client", client_id, client_id)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -95,7 +85,7 @@ def show(client_id: int, goal_id: int):
         events=services.recent_events(goal),
         may_post=can(Action.POST_GOAL, access),
     )
-    return _audited(html, "view_goal", "goal", goal_id, client_id)
+    return audit.shown(html, "view_goal", "goal", goal_id, client_id)
 
 
 @bp.get("/<int:goal_id>/history")
@@ -112,7 +102,7 @@ def history(client_id: int, goal_id: int):
     html = render_template(
         "goals/history.html", client=access.client, active="goals", goal=goal, page=page
     )
-    return _audited(html, "view_goal_history", "goal", goal_id, client_id)
+    return audit.shown(html, "view_goal_history", "goal", goal_id, client_id)
 
 
 @bp.route("/<int:goal_id>/edit", methods=["GET", "POST"])
@@ -129,7 +119,7 @@ def edit(client_id: int, goal_id: int):
     conflict = False
     if request.method == "GET":
         html = render_template("goals/form.html", **_edit_context(access, goal, form, conflict))
-        return _audited(html, "view_goal", "goal", goal_id, client_id)
+        return audit.shown(html, "view_goal", "goal", goal_id, client_id)
     valid = form.validate_on_submit()
     if form.version.data is None:
         form.form_errors.append("This form has lost track of the goal. Reload it and edit again.")
@@ -160,7 +150,7 @@ def edit(client_id: int, goal_id: int):
         form.version.data = goal.version
     html = render_template("goals/form.html", **_edit_context(access, goal, form, conflict))
     if conflict:
-        return _audited(html, "view_goal", "goal", goal_id, client_id), 409
+        return audit.shown(html, "view_goal", "goal", goal_id, client_id), 409
     return html, 400
 
 
@@ -222,7 +212,7 @@ def progress(client_id: int, goal_id: int):
         amending=None,
     )
     if request.method == "GET":
-        return _audited(html, "view_goal", "goal", goal_id, client_id)
+        return audit.shown(html, "view_goal", "goal", goal_id, client_id)
     return html, 400
 
 

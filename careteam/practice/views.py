@@ -22,16 +22,6 @@ bp.add_app_template_global(services.timeline_adherence, "practice_adherence")
 LOG_PAGE_SIZE = 50
 
 
-def _audited(html: str, action: str, object_type: str, object_id: int, client_id: int) -> str:
-    """Record that clinical content was shown, once the page is rendered.
-
-    Rendering comes first because the commit expires what the page has loaded.
-    """
-    audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
-    db.session.commit()
-    return html
-
-
 def _load(access: ClientAccess, entry_id: int) -> PracticeAssignment:
     try:
         return services.get_assignment(access.client, entry_id)
@@ -62,7 +52,7 @@ def index(client_id: int):
         adherence=services.adherence_for(page.items, today=today),
         may_assign=can(Action.ASSIGN_PRACTICE, access),
     )
-    return _audited(html, "view_practice", "client", client_id, client_id)
+    return audit.shown(html, "view_practice", "client", client_id, client_id)
 
 
 @bp.route("/clients/<int:client_id>/practice/new", methods=["GET", "POST"])
@@ -100,7 +90,7 @@ def new(client_id: int):
     if request.method == "POST":
         return html, 400
     if again is not None:
-        return _audited(html, "view_entry", "entry", again.id, client_id)
+        return audit.shown(html, "view_entry", "entry", again.id, client_id)
     return html
 
 
@@ -127,7 +117,7 @@ def show(client_id: int, entry_id: int):
         may_assign=can(Action.ASSIGN_PRACTICE, access),
     )
     # The logs carry the client's reflections: clinical content.
-    return _audited(html, "view_practice_logs", "entry", assignment.id, client_id)
+    return audit.shown(html, "view_practice_logs", "entry", assignment.id, client_id)
 
 
 @bp.route("/clients/<int:client_id>/practice/<int:entry_id>/amend", methods=["GET", "POST"])
@@ -165,7 +155,7 @@ def amend(client_id: int, entry_id: int):
         "practice/form.html", form=form, client=access.client, active="practice", amending=old
     )
     if request.method == "GET":
-        html = _audited(html, "view_entry", "entry", entry_id, client_id)
+        html = audit.shown(html, "view_entry", "entry", entry_id, client_id)
     return html, status
 
 
@@ -212,7 +202,7 @@ def portal_index():
         skills=current,
         today=services.client_today(client),
     )
-    return _audited(html, "view_practice_logs", "client", client.id, client.id)
+    return audit.shown(html, "view_practice_logs", "client", client.id, client.id)
 
 
 @bp.route("/portal/practice/<int:entry_id>/log", methods=["GET", "POST"])
@@ -262,5 +252,5 @@ def log(entry_id: int):
         ended_message=ENDED_MESSAGE if not assignment.is_active else None,
     )
     if request.method == "GET":
-        html = _audited(html, "view_entry", "entry", assignment.id, client.id)
+        html = audit.shown(html, "view_entry", "entry", assignment.id, client.id)
     return html, status
