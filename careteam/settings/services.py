@@ -48,15 +48,8 @@ def update_profile(
         actor=user,
     )
     if new_zone:
-        _move_digest_schedule(user, new_zone)  # commits this use case's changes too
+        # The digest preferences use case sets the zone, recomputes the next due time in
+        # it, audits that and commits: the profile's changes above go in the same commit.
+        digests.save_preferences(user=user, time_zone=new_zone)
     else:
         db.session.commit()
-
-
-def _move_digest_schedule(user: User, time_zone: str) -> None:
-    """Set the user's zone through the digest preferences use case, which reschedules.
-
-    It saves the zone, recomputes the next due time in it, audits the preference change
-    and commits, so the profile's changes above go in the same transaction.
-    """
-    digests.save_preferences(user=user, time_zone=time_zone)
