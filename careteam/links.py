@@ -33,6 +33,18 @@ def unsubscribe_token(user_id: int, purpose: str = "digests") -> str:
     return _unsubscribe_serializer(purpose).dumps({"u": user_id})
 
 
+# Where each kind of unsubscribe link leads (careteam/digests/views.py).
+UNSUBSCRIBE_ENDPOINTS = {
+    "digests": "digests.unsubscribe",
+    "alerts": "digests.unsubscribe_alerts",
+}
+
+
+def unsubscribe_url(user_id: int, purpose: str = "digests") -> str:
+    """The absolute one-click link that turns one user's digests (or alerts) off."""
+    return external_url(UNSUBSCRIBE_ENDPOINTS[purpose], token=unsubscribe_token(user_id, purpose))
+
+
 def user_id_from_unsubscribe_token(token: str, purpose: str = "digests") -> int | None:
     """The user a token of this purpose was made for; None if forged or of another purpose."""
     try:

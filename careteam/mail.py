@@ -10,8 +10,19 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 
 
-def build_message(*, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    """A multipart message from the configured sender, with a Message-ID of its own."""
+def build_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> EmailMessage:
+    """A multipart message from the configured sender, with a Message-ID of its own.
+
+    With `unsubscribe_url`, the one-click unsubscribe headers of RFC 8058: a mail client
+    POSTs to the link, no login.
+    """
     cfg = current_app.config
     message = EmailMessage()
     message["From"] = cfg["MAIL_DEFAULT_SENDER"]
@@ -21,6 +32,9 @@ def build_message(*, to: str, subject: str, text: str, html: str | None = None) 
     message["Message-ID"] = make_msgid(domain="careteam.localhost")
     if cfg.get("MAIL_REPLY_TO"):
         message["Reply-To"] = cfg["MAIL_REPLY_TO"]
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

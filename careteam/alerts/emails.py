@@ -12,7 +12,7 @@ from careteam.auth.models import User
 from careteam.digests.services import preference_for
 from careteam.enums import EntryKind, Role
 from careteam.extensions import db
-from careteam.links import external_url, unsubscribe_token
+from careteam.links import external_url, unsubscribe_url
 from careteam.record.models import Entry
 from careteam.record.summary import client_short_name, summary_line
 from careteam.timefmt import format_in_zone, zone_of
@@ -26,9 +26,7 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
     entry = delivery.alert.entry
     pref = preference_for(recipient)
     client = entry.client
-    unsubscribe_url = external_url(
-        "digests.unsubscribe_alerts", token=unsubscribe_token(recipient.id, purpose="alerts")
-    )
+    unsubscribe = unsubscribe_url(recipient.id, purpose="alerts")
     context = {
         "entry": entry,
         "client_label": client.display_name
@@ -37,14 +35,10 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
         "summary": summary_line(entry) if pref.detail == "full" else "",
         "url": external_url("clients.show", client_id=client.id, _anchor=f"e{entry.id}"),
         "settings_url": external_url("digests.settings"),
-        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_url": unsubscribe,
     }
     subject = f"CareTeam alert: {_alert_title(entry)}"
-    message = _message(delivery, recipient, subject, "alert", context)
-    # One-click unsubscribe (RFC 8058): a mail client POSTs to the link, no login.
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message
+    return _message(delivery, recipient, subject, "alert", context, unsubscribe)
 
 
 def _render_emergency_alert(delivery: AlertDelivery, recipient: User) -> EmailMessage:
@@ -69,7 +63,12 @@ def _render_emergency_alert(delivery: AlertDelivery, recipient: User) -> EmailMe
 
 
 def _message(
-    delivery: AlertDelivery, recipient: User, subject: str, template: str, context: dict
+    delivery: AlertDelivery,
+    recipient: User,
+    subject: str,
+    template: str,
+    context: dict,
+    unsubscribe: str | None = None,
 ) -> EmailMessage:
     """The delivery's email from templates/email/<template>.txt and .html, carrying the
     delivery's own Message-ID (a resend after a crash folds into the first)."""
@@ -78,6 +77,7 @@ def _message(
         subject=subject,
         text=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
+        unsubscribe_url=unsubscribe,
     )
     message.replace_header("Message-ID", delivery.message_id)
     return message

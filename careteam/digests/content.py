@@ -18,7 +18,7 @@ from careteam.clients.models import CareTeamChange, CareTeamMember, Client
 from careteam.digests.models import Digest, DigestMute
 from careteam.enums import DigestDetail, DigestStatus, EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
-from careteam.links import external_url, unsubscribe_token
+from careteam.links import external_url, unsubscribe_url
 from careteam.record.models import Entry
 from careteam.timefmt import zone_of
 
@@ -124,14 +124,13 @@ def build_content(user: User, start: datetime, end: datetime, detail: str) -> Di
 def render_message(digest: Digest, content: DigestContent) -> EmailMessage:
     """The digest email: plain text and HTML, absolute links, one-click unsubscribe."""
     user = content.user
-    token = unsubscribe_token(user.id)
-    unsubscribe_url = external_url("digests.unsubscribe", token=token)
+    unsubscribe = unsubscribe_url(user.id)
     context = {
         "content": content,
         "user": user,
         "settings_url": external_url("digests.settings"),
         "home_url": external_url("clients.dashboard"),
-        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_url": unsubscribe,
         "zone": zone_of(user),
     }
     if content.total:
@@ -144,8 +143,7 @@ def render_message(digest: Digest, content: DigestContent) -> EmailMessage:
         subject=subject,
         text=render_template("email/digest.txt", **context),
         html=render_template("email/digest.html", **context),
+        unsubscribe_url=unsubscribe,
     )
     message.replace_header("Message-ID", digest.message_id)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message
