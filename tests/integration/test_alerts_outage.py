@@ -4,8 +4,9 @@ A provider posts urgent notes through the web app (Flask test client of an app w
 REDIS_URL and the "thread" relay) while its Redis is stopped, or frozen so that it accepts
 connections and never answers. The requests must neither fail nor wait for the broker;
 once Redis is back, a real `celery -A worker worker` drains the outbox and each other team
-member gets one alert email per note from a real SMTP sink. Every test runs on both
-database backends.
+member gets one alert email per note from a real SMTP sink. The normal path is here too:
+with Redis up, the relay alone (no beat, no drain task) gets the alerts to the worker. Every
+test runs on both database backends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -38,6 +40,8 @@ pytestmark = pytest.mark.integration
 
 BASE_URL = "https://careteam.example.org"
 NOTES = 3
+# The drain leaves alerts younger than this to the relay (alerts.services.unprocessed_alerts).
+DRAIN_GRACE = 10.0
 # A request must never wait for the broker (Celery's own publish can block for a minute).
 REQUEST_BUDGET = 2.0
 
@@ -182,6 +186,55 @@ def _drain_and_check(
         body = message.get_body(("plain",)).get_content()
         assert "SECRETNOTE" not in body  # minimal detail: no clinical text
         assert f"{BASE_URL}/clients/" in body
+
+
+def test_with_redis_up_the_relay_alone_gets_urgent_notes_mailed_by_a_worker(
+    app: Flask, web: Flask, own_redis: RedisServer, sink: SMTPSink, celery_launcher
+) -> None:
+    author, others, record = _team()
+    worker = celery_launcher.worker(
+        celery_env(
+            database_url=app.config["SQLALCHEMY_DATABASE_URI"],
+            redis_url=own_redis.url,
+            SMTP_HOST=sink.host,
+            SMTP_PORT=str(sink.port),
+            BASE_URL=BASE_URL,
+        )
+    )
+
+    _post_urgent_notes(web, author, record)
+    posted = time.monotonic()
+
+    expected = NOTES * len(others)
+    received = sink.wait_for(expected, timeout=DRAIN_GRACE)
+    latency = time.monotonic() - posted
+    print(f"urgent notes to alert emails through the relay: {latency:.2f} s")
+    assert latency < DRAIN_GRACE, worker.describe()  # beat's drain could not have sent them
+    assert Counter(m["To"] for m in received) == {u.email: NOTES for u in others}
+    # The worker records each delivery just after the SMTP server accepted it.
+    wait_until(
+        lambda: (
+            {d.status for d in db.session.scalars(select(AlertDelivery))} == {AlertStatus.SENT}
+        ),
+        "every delivery recorded as sent",
+        10,
+        worker,
+    )
+    assert _unprocessed() == 0
+    deliveries = list(db.session.scalars(select(AlertDelivery)))
+    assert {m["Message-ID"] for m in received} == {d.message_id for d in deliveries}
+    for message in received:
+        assert message["Subject"] == "CareTeam alert: urgent note"
+        assert "SECRETNOTE" not in message.get_body(("plain",)).get_content()  # minimal detail
+        assert message["List-Unsubscribe"].strip().startswith(f"<{BASE_URL}/unsubscribe/alerts/")
+    # One task per note, one email per member: nothing more arrives, nothing is left queued.
+    time.sleep(1.5)
+    assert len(sink.messages) == expected
+    queue = redis.Redis.from_url(own_redis.url, socket_timeout=2)
+    try:
+        assert int(queue.llen("celery")) == 0
+    finally:
+        queue.close()
 
 
 def test_posts_succeed_while_redis_is_stopped_and_alerts_go_out_after(
