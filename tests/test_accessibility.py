@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.test_authorization import ROWS, _url, world  # noqa: F401 - `world` is a fixture
+from tests.test_authorization import ROWS, visit_as, world  # noqa: F401 - `world` is a fixture
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -87,10 +87,7 @@ def test_the_sweep_covers_the_pages():
 
 @pytest.mark.parametrize(("endpoint", "role"), PAGES)
 def test_every_control_has_a_label(app, client, auth, world, endpoint, role):  # noqa: F811
-    world["database"].restore(app)
-    if role != "anon":
-        assert auth.login(world["emails"][role]).status_code == 302
-    url = _url(app, endpoint, world["url_args"])
+    url = visit_as(app, auth, world, endpoint, role)
     response = client.get(url)
     assert response.status_code == 200, url
     assert response.mimetype == "text/html", f"{url}: not a page; add it to NOT_PAGES"

@@ -316,6 +316,15 @@ def _url(app, endpoint: str, url_args: dict) -> str:
         return url_for(endpoint, **args)
 
 
+def visit_as(app, auth, world: dict, endpoint: str, role: str) -> str:
+    """Start from the world's snapshot logged in as `role` ("anon": nobody); the URL of
+    `endpoint` in that world. For the sweeps that reuse this table's rows and world."""
+    world["database"].restore(app)
+    if role != "anon":
+        assert auth.login(world["emails"][role]).status_code == 302, f"{role} could not log in"
+    return _url(app, endpoint, world["url_args"])
+
+
 @pytest.fixture(scope="module")
 def world(_shared_app) -> dict:
     """The world is built once; each case starts from a snapshot of the database.

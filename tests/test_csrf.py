@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careteam.extensions import db
-from tests.test_authorization import ROWS, _url, world  # noqa: F401 - `world` is a fixture
+from tests.test_authorization import ROWS, visit_as, world  # noqa: F401 - `world` is a fixture
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -46,10 +46,7 @@ def test_the_sweep_covers_the_forms(app):
 
 @pytest.mark.parametrize(("endpoint", "role"), POSTS)
 def test_a_post_without_its_csrf_token_is_refused(app, client, auth, world, endpoint, role):  # noqa: F811
-    world["database"].restore(app)
-    if role != "anon":
-        assert auth.login(world["emails"][role]).status_code == 302
-    url = _url(app, endpoint, world["url_args"])
+    url = visit_as(app, auth, world, endpoint, role)
     db.session.remove()
     before = _row_counts()
     response = client.post(url, data={"comment": "x", "body": "x", "reason": "x"})
