@@ -135,6 +135,21 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, *procs: Cel
         time.sleep(0.1)
 
 
+def _worker(
+    app: Flask, redis_server: RedisServer, sink: SMTPSink, launcher: CeleryLauncher
+) -> CeleryProcess:
+    """A real worker on this test's database, Redis and SMTP sink."""
+    return launcher.worker(
+        celery_env(
+            database_url=app.config["SQLALCHEMY_DATABASE_URI"],
+            redis_url=redis_server.url,
+            SMTP_HOST=sink.host,
+            SMTP_PORT=str(sink.port),
+            BASE_URL=BASE_URL,
+        )
+    )
+
+
 def _drain_and_check(
     app: Flask,
     web: Flask,
@@ -144,15 +159,7 @@ def _drain_and_check(
     others: list[User],
 ) -> None:
     """Start a worker, send the beat's drain task, and expect one alert per note and member."""
-    worker = launcher.worker(
-        celery_env(
-            database_url=app.config["SQLALCHEMY_DATABASE_URI"],
-            redis_url=redis_server.url,
-            SMTP_HOST=sink.host,
-            SMTP_PORT=str(sink.port),
-            BASE_URL=BASE_URL,
-        )
-    )
+    worker = _worker(app, redis_server, sink, launcher)
     # The drain leaves alerts younger than 10 s to the relay thread; the clock moves on here
     # instead of the test sleeping through that grace.
     db.session.execute(
@@ -192,15 +199,7 @@ def test_with_redis_up_the_relay_alone_gets_urgent_notes_mailed_by_a_worker(
     app: Flask, web: Flask, own_redis: RedisServer, sink: SMTPSink, celery_launcher
 ) -> None:
     author, others, record = _team()
-    worker = celery_launcher.worker(
-        celery_env(
-            database_url=app.config["SQLALCHEMY_DATABASE_URI"],
-            redis_url=own_redis.url,
-            SMTP_HOST=sink.host,
-            SMTP_PORT=str(sink.port),
-            BASE_URL=BASE_URL,
-        )
-    )
+    worker = _worker(app, own_redis, sink, celery_launcher)
 
     _post_urgent_notes(web, author, record)
     posted = time.monotonic()
