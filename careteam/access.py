@@ -15,18 +15,28 @@ from typing import TYPE_CHECKING
 
 from flask import abort, g, request
 from flask_login import current_user, login_required
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import joinedload, with_polymorphic
 
 from careteam import audit
-from careteam.enums import PRESCRIBER_DISCIPLINES, AuditOutcome, Discipline, MemberStatus, Role
+from careteam.auth.models import User
+from careteam.clients.models import CareTeamMember, Client
+from careteam.emergency.grants import LiveGrant, live_grant
+from careteam.enums import (
+    PRESCRIBER_DISCIPLINES,
+    AuditOutcome,
+    Discipline,
+    EntryKind,
+    MemberStatus,
+    Role,
+    Visibility,
+)
 from careteam.extensions import db
+from careteam.record.models import Entry
+from careteam.timefmt import zone_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from careteam.auth.models import User
-    from careteam.clients.models import CareTeamMember, Client
-    from careteam.emergency.services import LiveGrant
+    from collections.abc import Callable, Collection
 
 
 class Action(StrEnum):
@@ -42,6 +52,8 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"
     VIEW_SYSTEM_HEALTH = "view_system_health"
     EMERGENCY_ACCESS = "emergency_access"  # ask for a break-glass grant (then read only)
+    # Find a client for emergency access by id rather than by full name and birth date.
+    EMERGENCY_SEARCH_BY_ID = "emergency_search_by_id"
     # Actions on one client's record.
     VIEW_RECORD = "view_record"
     VIEW_ROSTER = "view_roster"
@@ -72,6 +84,9 @@ GLOBAL_RIGHTS: dict[Action, frozenset[str]] = {
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.VIEW_SYSTEM_HEALTH: frozenset({Role.ADMIN}),
     Action.EMERGENCY_ACCESS: frozenset({Role.PROVIDER, Role.ADMIN}),
+    # Administrators are few and every search is audited; a provider proves they already
+    # know who the client is (full name and date of birth) with each look-up.
+    Action.EMERGENCY_SEARCH_BY_ID: frozenset({Role.ADMIN}),
 }
 
 MEMBER_ACTIONS = frozenset(
@@ -93,6 +108,14 @@ CLIENT_SELF_ACTIONS = frozenset(
 )
 # What a live emergency ("break-glass") grant allows a non-member: reading, never writing.
 EMERGENCY_ACTIONS = frozenset({Action.VIEW_RECORD, Action.VIEW_ROSTER})
+# Which action posts (and so amends) each kind of entry; kinds not listed cannot be amended.
+POST_ACTION: dict[EntryKind, Action] = {
+    EntryKind.NOTE: Action.POST_NOTE,
+    EntryKind.GOAL_PROGRESS: Action.POST_GOAL,
+    EntryKind.MEDICATION: Action.POST_MEDICATION,
+    EntryKind.NUTRITION: Action.POST_NUTRITION,
+    EntryKind.PRACTICE: Action.ASSIGN_PRACTICE,
+}
 # Under a grant, a request that could change something is refused whatever action the view
 # asks for (acknowledging a medication change is a POST that needs only VIEW_RECORD).
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -202,8 +225,6 @@ def _may_hold_grant(user: User) -> bool:
 
 def membership_of(user: User, client_id: int) -> CareTeamMember | None:
     """The user's membership row on a client's team, whatever its status."""
-    from careteam.clients.models import CareTeamMember
-
     if not user.is_authenticated or user.role != Role.PROVIDER:
         return None
     return db.session.scalar(
@@ -215,8 +236,6 @@ def membership_of(user: User, client_id: int) -> CareTeamMember | None:
 
 def visible_client_ids(user: User) -> Select:
     """A subquery of the ids of clients whose record the user may open."""
-    from careteam.clients.models import CareTeamMember, Client
-
     if user.role == Role.PROVIDER and user.is_active:
         return select(CareTeamMember.client_id).where(
             CareTeamMember.provider_id == user.id,
@@ -244,8 +263,6 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
 
     Every view that touches a client's record comes through here.
     """
-    from careteam.clients.models import Client
-
     client = db.session.get(Client, client_id)
     if client is None:
         abort(404)
@@ -253,8 +270,6 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
     membership = membership_of(user, client_id)
     emergency = None
     if _may_hold_grant(user) and (membership is None or membership.status != MemberStatus.ACTIVE):
-        from careteam.emergency.services import live_grant
-
         emergency = live_grant(user_id=user.id, client_id=client_id)
     decision = decide(user, action, client, membership, emergency)
     if decision and emergency is not None and request.method not in READ_METHODS:
@@ -273,11 +288,98 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
     if emergency is not None:
         # Record pages show the banner; audit rows of this request are marked "emergency".
         # Its time is formatted now, while the user is loaded (a commit expires it).
-        from careteam.timefmt import zone_of
-
         g.emergency_access = emergency
         g.emergency_until = emergency.expires_at.astimezone(zone_of(user)).strftime("%H:%M")
     return ClientAccess(client=client, membership=membership, emergency=emergency)
+
+
+def entry_visible_to(viewer: User, entity: type[Entry] = Entry) -> ColumnElement[bool]:
+    """The condition an entry must meet for a team member to see it: private is the author's."""
+    return or_(entity.visibility != Visibility.PRIVATE, entity.author_id == viewer.id)
+
+
+@dataclass(frozen=True)
+class EntryAccess:
+    """An entry the current user was allowed to reach, with the client access it rests on.
+
+    `refusal` is set only when the entry was loaded to be amended and this user may not
+    amend it: 403 (not the author), 409 (not the newest version) or 422 (a kind that is
+    never amended). The page still shows the entry with the refusal, as a form error.
+    """
+
+    access: ClientAccess
+    entry: Entry
+    refusal: Decision | None = None
+
+    @property
+    def client(self) -> Client:
+        return self.access.client
+
+
+def load_entry(
+    client_id: int,
+    entry_id: int,
+    *,
+    kinds: Collection[EntryKind] | None = None,
+    amend: bool = False,
+) -> EntryAccess:
+    """Look up an entry of a client's record for the current user, or abort.
+
+    The client comes through `load_client`: to view it, or, with `amend`, with the right
+    to post the entry's kind (prescribers for medication changes...). The entry must be
+    one of `kinds` (any kind when None) and visible to the user (a private entry is its
+    author's), else 404. With `amend`, "only the author amends, and only the newest
+    version" is decided here, and a refusal to a non-author is audited (and committed).
+    """
+    actions = {POST_ACTION.get(kind, Action.VIEW_RECORD) for kind in kinds or ()}
+    first = actions.pop() if amend and len(actions) == 1 else Action.VIEW_RECORD
+    access = load_client(client_id, first)
+    user = current_user._get_current_object()
+    entry = _visible_entry(access.client.id, entry_id, user, kinds)
+    if entry is None:
+        abort(404)
+    if not amend:
+        return EntryAccess(access, entry)
+    kind = EntryKind(entry.kind)
+    if kind not in POST_ACTION:
+        return EntryAccess(access, entry, Decision(False, 422, f"a {kind.value} is never amended"))
+    if POST_ACTION[kind] != first:
+        access = load_client(client_id, POST_ACTION[kind])
+    if entry.author_id != user.id:
+        audit.record(
+            "amend_entry",
+            object_type="entry",
+            object_id=entry.id,
+            client_id=client_id,
+            outcome=AuditOutcome.DENIED,
+            detail="not the author",
+        )
+        db.session.commit()
+        return EntryAccess(access, entry, _forbidden("not the author"))
+    if not entry.is_current:
+        return EntryAccess(access, entry, Decision(False, 409, "not the newest version"))
+    return EntryAccess(access, entry)
+
+
+def _visible_entry(
+    client_id: int, entry_id: int, viewer: User, kinds: Collection[EntryKind] | None
+) -> Entry | None:
+    """One query: the entry as its own kind (one kind asked: that class only)."""
+    if kinds is not None and len(kinds) == 1:
+        (kind,) = kinds
+        entity = Entry.__mapper__.polymorphic_map[str(kind)].class_
+    else:
+        entity = with_polymorphic(Entry, "*", flat=True)
+    stmt = (
+        select(entity)
+        .where(entity.id == entry_id, entity.client_id == client_id)
+        .where(entry_visible_to(viewer, entity))
+        .options(joinedload(entity.author))
+    )
+    entry = db.session.scalar(stmt)
+    if entry is None or (kinds is not None and entry.kind not in {str(k) for k in kinds}):
+        return None
+    return entry
 
 
 def require(action: Action) -> Callable:

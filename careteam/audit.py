@@ -196,6 +196,31 @@ def record(
     return event_row
 
 
+def record_view(
+    *,
+    action: str,
+    object_type: str,
+    object_id: int,
+    client_id: int | None,
+    detail: str = "",
+    actor: User | None = None,
+) -> None:
+    """Record (and commit) that the current user was shown a record's content.
+
+    A read use case calls it before it loads what the page shows: the commit expires what
+    the session had loaded, so rows loaded after it are read once, fresh.
+    """
+    record(
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        client_id=client_id,
+        detail=detail,
+        actor=actor,
+    )
+    db.session.commit()
+
+
 def shown(
     html: str, action: str, object_type: str, object_id: int, client_id: int, detail: str = ""
 ) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -21,43 +20,7 @@ from careteam.digests.services import MAX_ATTEMPTS, backoff_seconds, preference_
 from careteam.enums import AlertStatus, EntryKind, MemberStatus
 from careteam.extensions import db, utcnow
 from careteam.record.models import Entry
-from careteam.relay import relay
 from careteam.timefmt import zone_of
-
-if TYPE_CHECKING:
-    from careteam.emergency.models import EmergencyAccess
-
-# New alerts are published after the entry commits; beat's drain_alerts sends the rest.
-RELAY = relay(name="alert", task="careteam.process_alert", setting="ALERT_RELAY", what="alert_id")
-
-
-def needs_alert(entry: Entry) -> bool:
-    """Urgent notes, medication changes and level-of-care changes alert the team."""
-    kind = EntryKind(entry.kind)
-    if kind == EntryKind.NOTE:
-        return bool(entry.urgent) and entry.visibility != "private"
-    return kind in (EntryKind.MEDICATION, EntryKind.LEVEL_OF_CARE)
-
-
-def queue_alert(entry: Entry) -> None:
-    """Write the outbox row in the entry's own transaction (the caller commits)."""
-    if not needs_alert(entry):
-        return
-    alert = OutboxAlert(entry_id=entry.id, client_id=entry.client_id)
-    db.session.add(alert)
-    db.session.flush()
-    RELAY.queue(alert.id)
-
-
-def queue_emergency_alert(grant: EmergencyAccess) -> None:
-    """Tell the client's team lead(s) of an emergency access: an outbox row in the grant's
-    own transaction (the caller commits), relayed and drained like every alert."""
-    alert = OutboxAlert(client_id=grant.client_id, entry_id=None)
-    db.session.add(alert)
-    db.session.flush()
-    grant.alert_id = alert.id
-    RELAY.queue(alert.id)
-
 
 def fan_out(alert_id: int, now: datetime | None = None) -> int:
     """Create one delivery per team member who wants alerts; idempotent. Returns count."""

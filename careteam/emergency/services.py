@@ -8,56 +8,24 @@ audit log or an email.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, g, has_request_context, request
-from sqlalchemy import Select, event, select
-from sqlalchemy.orm import Session, selectinload
+from flask import current_app, has_request_context, request
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from careteam import audit
-from careteam.audit import AuditEvent
+from careteam.alerts.outbox import queue_emergency_alert
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client
+from careteam.emergency.grants import live_grant
 from careteam.emergency.models import REASON_MAX, REASON_MIN, EmergencyAccess
 from careteam.enums import MemberStatus
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 
-# Marks every audit row written for the client while a request runs under a grant.
-EMERGENCY_DETAIL = "emergency"
 # A name and birth date shared by more people than this is not a search, it is a list.
 MAX_MATCHES = 5
-
-
-@dataclass(frozen=True)
-class LiveGrant:
-    """A grant as the access policy and the banner need it, detached from the session."""
-
-    id: int
-    user_id: int
-    client_id: int
-    expires_at: datetime
-    ended_at: datetime | None = None
-
-
-def live_grant(*, user_id: int, client_id: int, now: datetime | None = None) -> LiveGrant | None:
-    """The user's grant for this client that has neither expired nor ended: one indexed query."""
-    now = now or utcnow()
-    row = db.session.execute(
-        select(EmergencyAccess.id, EmergencyAccess.expires_at)
-        .where(
-            EmergencyAccess.user_id == user_id,
-            EmergencyAccess.client_id == client_id,
-            EmergencyAccess.expires_at > now,
-            EmergencyAccess.ended_at.is_(None),
-        )
-        .order_by(EmergencyAccess.expires_at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return LiveGrant(id=row.id, user_id=user_id, client_id=client_id, expires_at=row.expires_at)
 
 
 def _normal_name(name: str) -> str:
@@ -110,7 +78,6 @@ def open_grant(
     *, actor: User, client: Client, reason: str, now: datetime | None = None
 ) -> EmergencyAccess:
     """Grant read access for EMERGENCY_ACCESS_MINUTES, tell the lead(s), audit it; commits."""
-    from careteam.alerts.services import queue_emergency_alert
 
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX:
@@ -183,25 +150,3 @@ def recent_query() -> Select:
         .options(selectinload(EmergencyAccess.user), selectinload(EmergencyAccess.client))
         .order_by(EmergencyAccess.created_at.desc(), EmergencyAccess.id.desc())
     )
-
-
-@event.listens_for(Session, "before_flush")
-def _mark_emergency_audit_rows(session: Session, flush_context, instances) -> None:
-    """Every audit row of the grant's user on the grant's client, during a request under
-    the grant, says "emergency": admins and the client's access log can tell.
-
-    Done here rather than in each view, so that a page added later is marked too.
-    """
-    if not has_request_context():
-        return
-    grant = g.get("emergency_access")
-    if grant is None:
-        return
-    for obj in session.new:
-        if (
-            isinstance(obj, AuditEvent)
-            and obj.client_id == grant.client_id
-            and obj.actor_id == grant.user_id
-            and not (obj.detail or "").startswith(EMERGENCY_DETAIL)
-        ):
-            obj.detail = f"{EMERGENCY_DETAIL} {obj.detail or ''}".strip()[:255]
