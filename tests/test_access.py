@@ -143,6 +143,7 @@ def test_deactivated_users_are_denied_everything(app):
                 Action.MANAGE_TWO_FACTOR,
                 Action.MANAGE_API_TOKENS,
                 Action.EMERGENCY_ACCESS,
+                Action.EMERGENCY_SEARCH_BY_ID,
             },
         ),
     ],

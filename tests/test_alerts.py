@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careteam.admin.services import set_active
+from careteam.alerts import outbox
 from careteam.alerts import services as alerts
 from careteam.alerts.models import AlertDelivery, OutboxAlert
 from careteam.auth.models import User
@@ -160,7 +161,7 @@ def test_the_outbox_row_is_part_of_the_entrys_transaction(app, team):
     db.session.rollback()  # the entry fails after the outbox row was flushed
     assert outbox_count() == before
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
-    assert alerts.RELAY.key not in db.session.info  # nothing left for the relay
+    assert outbox.RELAY.key not in db.session.info  # nothing left for the relay
 
 
 def test_entries_that_can_wait_write_no_outbox_row(app, team):

@@ -433,7 +433,7 @@ def test_clients_and_anonymous_cannot_ask(client, auth, world):
 
 def test_policy_allows_only_reading_under_a_live_grant_of_this_user_and_client(app, world):
     from careteam.access import GLOBAL_RIGHTS, Action, decide
-    from careteam.emergency.services import LiveGrant
+    from careteam.emergency.grants import LiveGrant
 
     later = utcnow() + timedelta(hours=1)
     mine = LiveGrant(id=1, user_id=world.outsider.id, client_id=world.record.id, expires_at=later)

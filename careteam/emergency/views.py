@@ -16,11 +16,10 @@ from flask import (
 from flask_login import current_user
 
 from careteam import audit
-from careteam.access import Action, require
+from careteam.access import Action, decide_global, require
 from careteam.clients.models import Client
 from careteam.emergency import services
 from careteam.emergency.forms import FindClientForm, ReasonForm
-from careteam.enums import Role
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db, limiter
 from careteam.timefmt import format_datetime
@@ -50,7 +49,7 @@ def _searcher() -> str:
 @require(Action.EMERGENCY_ACCESS)
 def find():
     form = FindClientForm()
-    form.by_id_allowed = current_user.role == Role.ADMIN
+    form.by_id_allowed = _may_search_by_id()
     if form.validate_on_submit():
         if form.by_id_allowed and form.client_id.data is not None:
             ids = services.find_by_id(actor=current_user, client_id=form.client_id.data)
@@ -67,12 +66,16 @@ def find():
     return render_template("emergency/find.html", form=form, found=None, members=set()), status
 
 
+def _may_search_by_id() -> bool:
+    return bool(decide_global(current_user, Action.EMERGENCY_SEARCH_BY_ID))
+
+
 def _reachable(client_id: int) -> Client:
     """The client a reason form may be shown for, or 404 (see FOUND_KEY)."""
     client = db.session.get(Client, client_id)
     if client is None:
         abort(404)
-    if current_user.role != Role.ADMIN and client_id not in session.get(FOUND_KEY, []):
+    if not _may_search_by_id() and client_id not in session.get(FOUND_KEY, []):
         abort(404)
     return client
 
@@ -106,7 +109,7 @@ def reason(client_id: int):
             return redirect(url_for("clients.show", client_id=client_id))
     status = 400 if request.method == "POST" else 200
     # The name only to someone who typed it (or after the grant, for an administrator).
-    named = client_id in session.get(FOUND_KEY, []) and current_user.role != Role.ADMIN
+    named = client_id in session.get(FOUND_KEY, []) and not _may_search_by_id()
     return render_template(
         "emergency/reason.html",
         form=form,

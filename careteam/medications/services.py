@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import audit
+from careteam.access import entry_visible_to
 from careteam.auth.models import User
 from careteam.clients.models import Client
 from careteam.enums import MedicationAction, Visibility
@@ -25,7 +26,7 @@ from careteam.medications.models import (
     format_dose,
     medication_key,
 )
-from careteam.record.services import EntryError, add_entry, amend_entry, visible_to
+from careteam.record.services import EntryError, add_entry, amend_entry
 from careteam.timefmt import today_for
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -142,7 +143,7 @@ def client_changes(client: Client, *, viewer: User | None = None) -> list[Medica
         )
     )
     if viewer is not None:
-        stmt = stmt.where(visible_to(viewer))
+        stmt = stmt.where(entry_visible_to(viewer))
     return list(db.session.scalars(stmt).unique())
 
 
@@ -262,7 +263,7 @@ def get_change(client: Client, entry_id: int, viewer: User) -> MedicationChange:
     change = db.session.scalar(
         select(MedicationChange)
         .where(MedicationChange.id == entry_id, MedicationChange.client_id == client.id)
-        .where(visible_to(viewer))
+        .where(entry_visible_to(viewer))
         .options(selectinload(MedicationChange.acknowledgements))
     )
     if change is None:

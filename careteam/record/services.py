@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
 from careteam import audit
+from careteam.access import entry_visible_to
+from careteam.alerts.outbox import queue_alert
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.enums import AuditOutcome, EntryKind, MemberStatus, Visibility
@@ -33,7 +35,7 @@ def add_entry(entry: Entry, *, actor: User, client: Client, commit: bool = True)
     db.session.add(entry)
     db.session.flush()
     client.last_activity_at = entry.created_at
-    _queue_alert(entry)
+    queue_alert(entry)  # urgent entries alert in this same transaction
     audit.record(
         f"create_{entry.kind}",
         object_type="entry",
@@ -153,14 +155,7 @@ def record_level_change(change: LevelOfCareChange, *, actor: User, alert: bool =
     db.session.add(entry)
     db.session.flush()
     if alert:
-        _queue_alert(entry)
-
-
-def _queue_alert(entry: Entry) -> None:
-    """Urgent entries also go to the alerts outbox, in this same transaction."""
-    from careteam.alerts.services import queue_alert
-
-    queue_alert(entry)
+        queue_alert(entry)  # urgent entries alert in this same transaction
 
 
 def record_team_change(change: CareTeamChange, *, actor: User) -> None:
@@ -173,11 +168,6 @@ def record_team_change(change: CareTeamChange, *, actor: User) -> None:
             created_at=change.created_at,
         )
     )
-
-
-def visible_to(viewer: User):
-    """The condition an entry must meet for a team member to see it."""
-    return or_(Entry.visibility != Visibility.PRIVATE, Entry.author_id == viewer.id)
 
 
 def _polymorphic_entries():
@@ -240,7 +230,7 @@ def timeline(
     stmt = (
         select(poly)
         .where(poly.client_id == client.id, poly.superseded_at.is_(None))
-        .where(or_(poly.visibility != Visibility.PRIVATE, poly.author_id == viewer.id))
+        .where(entry_visible_to(viewer, poly))
         .options(
             joinedload(poly.author),
             joinedload(poly.LevelOfCareEntry.change),
@@ -316,7 +306,7 @@ def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
     entry = db.session.scalar(
         select(poly)
         .where(poly.id == entry_id, poly.client_id == client.id)
-        .where(or_(poly.visibility != Visibility.PRIVATE, poly.author_id == viewer.id))
+        .where(entry_visible_to(viewer, poly))
         .options(joinedload(poly.author))
     )
     if entry is None:
