@@ -40,7 +40,7 @@ from careteam.nutrition.services import post_update
 from careteam.record.models import Note
 from careteam.record.services import add_entry, post_note
 from tests.factories import add_member, make_client, make_provider, make_user
-from tests.services import SMTPSink, free_port
+from tests.harness import SMTPSink, free_port
 
 BASE_URL = "https://care.example.org"
 NOTE_TITLE = "Said goodbye to friends"

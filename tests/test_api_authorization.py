@@ -45,8 +45,8 @@ from careteam.nutrition.services import post_update
 from careteam.practice.rules import AssignmentFields
 from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
-from tests.conftest import truncate_all
 from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
+from tests.helpers import truncate_all
 from tests.snapshots import Snapshot
 
 # The policy does not depend on the database (every route runs on PostgreSQL in its own

@@ -32,8 +32,8 @@ from careteam.medications.services import record_change
 from careteam.practice.rules import AssignmentFields
 from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
-from tests.conftest import truncate_all
 from tests.factories import add_member, make_client, make_provider, make_user
+from tests.helpers import truncate_all
 from tests.snapshots import Snapshot
 
 # The policy and the routes do not depend on the database, and every route runs on

@@ -39,8 +39,8 @@ from careteam.nutrition.services import post_update
 from careteam.practice.rules import AssignmentFields
 from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
-from tests.conftest import CSRF_RE
 from tests.factories import add_member, make_client, make_provider, make_user
+from tests.helpers import CSRF_RE
 
 BLIND_WEIGHT = Decimal("47.3")
 # 47.3 as a number on its own in any formatting (47.3, 47.30, 47,3), not part of a

@@ -8,7 +8,7 @@ import pytest
 
 from careteam import create_app
 from careteam.mail import build_message
-from tests.conftest import base_config
+from tests.helpers import base_config
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from careteam.digests.models import Digest
 from careteam.enums import DigestStatus, Role
 from careteam.extensions import db, utcnow
 from tests.factories import add_member, make_provider, make_user
-from tests.services import free_port
+from tests.harness import free_port
 from tests.test_digests import (
     NOTE_TITLE,
     Team,

@@ -1,7 +1,7 @@
 """Digest preferences, windows, content and delivery, through the services and pages.
 
 No worker here: the tests call the services the tasks call, and every email goes
-through the real mail path to an SMTP sink on loopback (tests/services.py).
+through the real mail path to an SMTP sink on loopback (tests/harness.py).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from careteam.nutrition.services import post_update
 from careteam.record.models import Entry
 from careteam.record.services import post_note
 from tests.factories import add_member, make_client, make_provider, make_user
-from tests.services import SMTPSink, free_port
+from tests.harness import SMTPSink, free_port
 
 BASE_URL = "https://care.example.org"
 NOTE_TITLE = "Panic attack at school"

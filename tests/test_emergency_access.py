@@ -24,8 +24,8 @@ from careteam.emergency.models import EmergencyAccess
 from careteam.enums import AuditOutcome, Discipline, LevelOfCare, Role
 from careteam.extensions import db, utcnow
 from careteam.portal.access_log import access_log
-from tests.conftest import clear_audit_log
 from tests.factories import add_member, make_provider, make_user
+from tests.helpers import clear_audit_log
 
 REASON = "Client brought to the ED unresponsive; need current medications now."
 CLIENT_NAME = "Rosalind Emergencia"

@@ -13,8 +13,8 @@ from careteam.auth.models import UserSession
 from careteam.config import Config
 from careteam.enums import Role
 from careteam.extensions import db, utcnow
-from tests.conftest import base_config
 from tests.factories import make_user
+from tests.helpers import base_config
 
 KEEPALIVE = "/session/keepalive"
 

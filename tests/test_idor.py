@@ -22,8 +22,8 @@ from flask import url_for
 from careteam import create_app
 from careteam.enums import Discipline, Role
 from careteam.invitations import services as invitations
-from tests.conftest import truncate_all
 from tests.factories import make_user
+from tests.helpers import truncate_all
 from tests.probe_world import build_team, row_counts
 from tests.snapshots import Snapshot, close_database
 

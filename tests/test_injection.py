@@ -31,8 +31,8 @@ from careteam.extensions import db
 from careteam.invitations import services as invitations
 from careteam.invitations.sending import mint_link
 from careteam.links import unsubscribe_token
-from tests.conftest import AuthActions, csrf_from, truncate_all
 from tests.factories import PASSWORD, make_provider, make_user
+from tests.helpers import AuthActions, csrf_from, truncate_all
 from tests.probe_world import build_team
 from tests.snapshots import Snapshot, close_database
 from tests.test_authorization import ROWS

@@ -24,9 +24,9 @@ from careteam.extensions import db, utcnow
 from careteam.invitations import sending, services
 from careteam.invitations.models import Invitation, InvitationKind, InvitationStatus
 from careteam.record.models import TeamEntry
-from tests.conftest import csrf_from
 from tests.factories import PASSWORD, add_member, make_client, make_provider, make_user
-from tests.services import SMTPSink, free_port
+from tests.harness import SMTPSink, free_port
+from tests.helpers import csrf_from
 
 BASE_URL = "https://care.example.org"
 CLIENT_NAME = "Avery Quinn"

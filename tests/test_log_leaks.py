@@ -45,7 +45,6 @@ from careteam.extensions import db, utcnow
 from careteam.invitations import tasks as invitation_tasks
 from careteam.invitations.models import Invitation
 from careteam.logs import JSONFormatter
-from tests.conftest import AuthActions, FreshContextClient, csrf_from
 from tests.factories import (
     PASSWORD,
     TOTP_SECRET,
@@ -55,7 +54,8 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.services import SMTPSink
+from tests.harness import SMTPSink
+from tests.helpers import AuthActions, FreshContextClient, csrf_from
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "https://careteam.example.org"

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 
 from careteam import create_app
 from careteam.extensions import db
-from tests.conftest import base_config
+from tests.helpers import base_config
 
 _n = itertools.count()
 

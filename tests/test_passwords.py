@@ -21,9 +21,9 @@ from careteam.auth.passwords import check_password, strength
 from careteam.auth.services import AccountError, create_user
 from careteam.enums import Role
 from careteam.extensions import db
-from tests.conftest import AuthActions, csrf_from
 from tests.factories import PASSWORD, make_provider, make_user
-from tests.services import SMTPSink
+from tests.harness import SMTPSink
+from tests.helpers import AuthActions, csrf_from
 
 NEW_PASSWORD = "velvet orbit lantern quietly"
 BASE_URL = "https://care.example.org"

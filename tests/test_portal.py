@@ -24,8 +24,8 @@ from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.portal import access_log, levels
 from careteam.portal import services as portal_services
 from careteam.record.services import post_note
-from tests.conftest import clear_audit_log
 from tests.factories import add_member, make_client, make_provider, make_user
+from tests.helpers import clear_audit_log
 
 
 def _setup():

@@ -561,7 +561,7 @@ def test_demo_practice_has_weeks_of_logs(app, client, auth):
 def migrated_app(backend, tmp_path, tmp_root, request):
     """An app on a database built by the migrations, not by create_all."""
     from careteam import create_app
-    from tests.conftest import base_config
+    from tests.helpers import base_config
 
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'practice-migrated.sqlite'}"

@@ -1,6 +1,6 @@
 """Login throttling: rate limits per IP and per account, the lockout, and the admin unlock.
 
-The rate limits are off in the shared test configuration (tests/conftest.py) because every
+The rate limits are off in the shared test configuration (tests/helpers.py) because every
 test logs in from one address; the `limits` fixture turns them on with small values.
 """
 
@@ -21,9 +21,9 @@ from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.enums import AuditOutcome, Role
 from careteam.extensions import db, limiter, utcnow
-from tests.conftest import base_config, csrf_from
 from tests.factories import PASSWORD, make_user
-from tests.services import free_port
+from tests.harness import free_port
+from tests.helpers import base_config, csrf_from
 
 GENERIC = "Email or password is incorrect."
 LOGIN_PATH = "/login"

@@ -19,8 +19,8 @@ from careteam.auth.models import User, UserSession
 from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
 from careteam.enums import AuditOutcome, Role
 from careteam.extensions import db
-from tests.conftest import csrf_from
 from tests.factories import PASSWORD, TOTP_SECRET, make_provider, make_user
+from tests.helpers import csrf_from
 
 CODE_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code>")
 

@@ -2,8 +2,7 @@
 
 The `app` fixture (tests/conftest.py) empties the database of the current backend and keeps
 an app context open so tests can create accounts with tests/factories.py. The live server
-serves a second app built on the same database: the `app` fixture's configuration pins
-SERVER_NAME to "careteam.test", which a browser talking to 127.0.0.1:<port> must not see.
+serves a second app built on the same database (tests/helpers.py's `serve`).
 
 Chromium is Debian's /usr/bin/chromium, driven through Playwright; `playwright install`
 is never needed. A missing browser fails the tests, it never skips them.
@@ -11,19 +10,13 @@ is never needed. A missing browser fails the tests, it never skips them.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from careteam import create_app
-from careteam.extensions import db
-from tests.conftest import base_config
-from tests.services import free_port
+from tests.helpers import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,32 +40,6 @@ def live_server(app, tmp_root: str) -> Iterator[str]:
     """Serve the app over real HTTP on 127.0.0.1; yields the base URL."""
     with serve(app, tmp_root) as url:
         yield url
-
-
-@contextlib.contextmanager
-def serve(app, tmp_root: str, **overrides) -> Iterator[str]:
-    """A second app on the test database, with `overrides`, served in a thread."""
-    live_app = create_app(
-        {
-            **base_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_root),
-            "SERVER_NAME": None,
-            **overrides,
-        }
-    )
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        # Give the database back before the `app` fixture empties it.
-        with live_app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

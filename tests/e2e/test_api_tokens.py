@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.two_factor import enter_code_if_asked
+from tests.e2e.helpers import enter_code_if_asked
 from tests.factories import PASSWORD, make_client, make_provider
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from careteam.enums import Discipline
-from tests.e2e.two_factor import enter_code_if_asked
+from tests.e2e.helpers import enter_code_if_asked
 from tests.factories import PASSWORD, TOTP_SECRET, make_client, make_provider
 
 pytestmark = pytest.mark.e2e

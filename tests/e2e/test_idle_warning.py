@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from careteam.enums import Role
-from tests.e2e.conftest import serve
 from tests.factories import PASSWORD, make_user
+from tests.helpers import serve
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from careteam.enums import Discipline, MedicationAction
 from careteam.medications import services
-from tests.e2e.two_factor import enter_code_if_asked
+from tests.e2e.helpers import enter_code_if_asked
 from tests.factories import PASSWORD, add_member, make_client, make_provider
 
 pytestmark = pytest.mark.e2e

@@ -19,10 +19,10 @@ from careteam.clients.models import CareTeamMember
 from careteam.enums import Discipline, MemberStatus
 from careteam.extensions import db
 from careteam.invitations.models import Invitation, InvitationStatus
-from tests.conftest import AuthActions, FreshContextClient, base_config, csrf_from
 from tests.factories import make_client, make_provider
-from tests.integration.conftest import SECRET_KEY, CeleryLauncher, celery_env
-from tests.services import RedisServer, SMTPSink
+from tests.harness import RedisServer, SMTPSink
+from tests.helpers import SECRET_KEY, AuthActions, FreshContextClient, base_config, csrf_from
+from tests.integration.celery_harness import CeleryLauncher, celery_env
 
 pytestmark = pytest.mark.integration
 

@@ -31,10 +31,10 @@ from careteam.digests.services import preference_for
 from careteam.enums import AlertStatus, Discipline
 from careteam.extensions import db, utcnow
 from careteam.record.services import post_note
-from tests.conftest import AuthActions, FreshContextClient, base_config, csrf_from
 from tests.factories import add_member, make_client, make_provider
-from tests.integration.conftest import CeleryLauncher, CeleryProcess, celery_env
-from tests.services import RedisServer, SMTPSink
+from tests.harness import RedisServer, SMTPSink
+from tests.helpers import AuthActions, FreshContextClient, base_config, csrf_from
+from tests.integration.celery_harness import CeleryLauncher, CeleryProcess, celery_env
 
 pytestmark = pytest.mark.integration
 

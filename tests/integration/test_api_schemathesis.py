@@ -1,6 +1,6 @@
 """Schemathesis against the live app's OpenAPI document, with the tokens of two teams.
 
-A real HTTP server (tests/e2e/conftest.py's `serve`) holds two care teams, each with a
+A real HTTP server (tests/helpers.py's `serve`) holds two care teams, each with a
 client record: notes (private, team and shared), goals and check-ins, weights (open and
 blind), a medication and practice. Each team's lead has a read-and-write token. For every
 operation in /api/v1/openapi.json, Schemathesis generates requests (valid ones, then
@@ -45,8 +45,8 @@ from careteam.nutrition.services import post_update
 from careteam.practice.rules import AssignmentFields
 from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
-from tests.e2e.conftest import serve
 from tests.factories import add_member, bearer, make_client, make_provider, make_token
+from tests.helpers import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends("postgresql")]
 

@@ -21,9 +21,9 @@ from careteam import create_app
 from careteam.config import Config
 from careteam.extensions import db
 from careteam.health.models import Heartbeat
-from tests.conftest import base_config
-from tests.integration.conftest import CeleryLauncher, CeleryProcess, celery_env
-from tests.services import RedisServer, SilentServer, free_port
+from tests.harness import RedisServer, SilentServer, free_port
+from tests.helpers import base_config
+from tests.integration.celery_harness import CeleryLauncher, CeleryProcess, celery_env
 
 pytestmark = pytest.mark.integration
 

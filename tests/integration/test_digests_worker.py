@@ -59,10 +59,15 @@ from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
 from careteam.record.summary import client_short_name
 from careteam.timefmt import local_today
-from tests.conftest import base_config
 from tests.factories import add_member, make_client, make_provider
-from tests.integration.conftest import WORKER_READY, CeleryLauncher, CeleryProcess, celery_env
-from tests.services import RedisServer, SMTPSink, free_port
+from tests.harness import RedisServer, SMTPSink, free_port
+from tests.helpers import base_config
+from tests.integration.celery_harness import (
+    WORKER_READY,
+    CeleryLauncher,
+    CeleryProcess,
+    celery_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -179,11 +184,11 @@ def parse_counts(text: str, labels: set[str]) -> dict[str, dict[str, int]]:
 
 def sink_on(port: int, monkeypatch: pytest.MonkeyPatch) -> SMTPSink:
     """An SMTP sink started on a chosen port (SMTPSink normally picks a free one)."""
-    import tests.services
+    import tests.harness
 
     sink = SMTPSink()
     with monkeypatch.context() as patch:
-        patch.setattr(tests.services, "free_port", lambda: port)
+        patch.setattr(tests.harness, "free_port", lambda: port)
         sink.start()
     return sink
 

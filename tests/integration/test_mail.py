@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from careteam import mail
-from tests.services import SMTPSink
+from tests.harness import SMTPSink
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def test_messages_go_out_over_one_connection_as_multipart(app, smtp_sink):
 
 
 def test_unreachable_server_raises_instead_of_hanging(app):
-    from tests.services import free_port
+    from tests.harness import free_port
 
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
     with pytest.raises(OSError):

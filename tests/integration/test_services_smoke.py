@@ -1,7 +1,7 @@
-"""Smoke tests for tests/services.py: each real service starts, works and stops.
+"""Smoke tests for tests/harness.py: each real service starts, works and stops.
 
 Nothing here is skipped: if a service cannot start, the test fails with the
-RuntimeError from tests/services.py saying what is missing.
+RuntimeError from tests/harness.py saying what is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.services import (
+from tests.harness import (
     PostgresServer,
     RedisServer,
     SilentServer,

@@ -16,8 +16,8 @@ import redis
 from careteam import create_app
 from careteam.enums import Role
 from careteam.extensions import db
-from tests.conftest import base_config, csrf_from
 from tests.factories import make_user
+from tests.helpers import base_config, csrf_from
 
 pytestmark = pytest.mark.integration
 

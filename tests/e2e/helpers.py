@@ -1,4 +1,5 @@
-"""The second login step in the browser, for tests whose users factories enrolled."""
+"""Helpers for browser tests: the second login step in the browser, for users the
+factories enrolled."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.factories import TOTP_SECRET
 def enter_code_if_asked(page: Page, email: str) -> None:
     """After "Log in": if the page asks for a two-factor code, type a current one.
 
-    As in tests/conftest.py's auth helper, the last used time step is forgotten first, so
+    As in the auth helper (tests/helpers.py), the last used time step is forgotten first, so
     that logging in twice within 30 seconds is not refused as a replay.
     """
     expect(page).not_to_have_url(re.compile(r"/login$"))
