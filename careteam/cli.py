@@ -9,9 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from careteam.api.tokens import EXPIRY_CHOICES_DAYS, create_token
 from careteam.auth.models import User
 from careteam.auth.services import create_user
+from careteam.auth.tokens import EXPIRY_CHOICES_DAYS, create_token
 from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db

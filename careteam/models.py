@@ -1,9 +1,9 @@
 """Every feature's models in one import, for Alembic autogenerate and `flask shell`."""
 
 from careteam.alerts.models import AlertDelivery, OutboxAlert
-from careteam.api.models import ApiToken, IdempotentResponse
+from careteam.api.models import IdempotentResponse
 from careteam.audit import AuditEvent
-from careteam.auth.models import User, UserSession
+from careteam.auth.models import ApiToken, User, UserSession
 from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.digests.models import Digest, DigestMute, DigestPreference

@@ -78,7 +78,7 @@ def add_member(
 
 def make_token(user: User, scope: str = "write", days: int = 30, name: str = "test") -> str:
     """A personal access token for the user (through the real service); returns the secret."""
-    from careteam.api.tokens import create_token
+    from careteam.auth.tokens import create_token
 
     _token, secret = create_token(user=user, name=name, scope=scope, days=days)
     return secret

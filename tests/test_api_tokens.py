@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from careteam.admin.services import set_active
-from careteam.api.models import ApiToken
-from careteam.api.tokens import TOKEN_PREFIX, token_hash
 from careteam.audit import AuditEvent
+from careteam.auth.models import ApiToken
+from careteam.auth.tokens import TOKEN_PREFIX, token_hash
 from careteam.enums import AuditOutcome, Role
 from careteam.extensions import db, limiter, utcnow
 from tests.factories import bearer, make_provider, make_token, make_user

@@ -18,9 +18,9 @@ from decimal import Decimal
 import pytest
 
 from careteam.admin.services import set_active
-from careteam.api.tokens import create_token
 from careteam.auth.models import User
 from careteam.auth.reset import make_token as make_reset_token
+from careteam.auth.tokens import create_token
 from careteam.clients import services as client_services
 from careteam.enums import Discipline, GoalDirection, Role
 from careteam.extensions import db

@@ -138,8 +138,8 @@ def test_seed_demo_refuses_production_without_flag(app, tmp_path, monkeypatch):
 
 
 def test_create_token_prints_only_the_token_which_then_opens_the_api(app, runner, client):
-    from careteam.api.models import ApiToken
     from careteam.audit import AuditEvent
+    from careteam.auth.models import ApiToken
     from tests.factories import bearer, make_provider
 
     provider = make_provider(email="ehr@example.com")

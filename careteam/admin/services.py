@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 
 from careteam import audit
-from careteam.api.tokens import revoke_all_tokens
 from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.auth.services import revoke_all_sessions
+from careteam.auth.tokens import revoke_all_tokens
 from careteam.enums import Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow

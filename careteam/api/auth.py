@@ -13,8 +13,8 @@ import hashlib
 from flask import g, request
 
 from careteam.access import READ_METHODS
-from careteam.api import tokens
 from careteam.api.problems import ApiProblem
+from careteam.auth import tokens
 
 TOKEN_BLUEPRINTS = frozenset({"api", "fhir"})
 # Readable without a token: the API's description of itself.

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from careteam.api.tokens import EXPIRY_CHOICES_DAYS, NAME_MAX
+from careteam.auth.tokens import EXPIRY_CHOICES_DAYS, NAME_MAX
 from careteam.enums import TokenScope
 
 
@@ -39,7 +39,7 @@ class ProfileForm(FlaskForm):
 
 
 class ApiTokenForm(FlaskForm):
-    """A new personal access token: the service (careteam.api.tokens) checks the values."""
+    """A new personal access token: the service (careteam.auth.tokens) checks the values."""
 
     name = StringField(
         "Name",

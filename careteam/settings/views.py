@@ -15,9 +15,9 @@ from flask import (
 from flask_login import current_user
 
 from careteam.access import Action, require
-from careteam.api import tokens as api_tokens
 from careteam.auth import passwords
 from careteam.auth import services as accounts
+from careteam.auth import tokens as api_tokens
 from careteam.auth.forms import ChangePasswordForm
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import utcnow

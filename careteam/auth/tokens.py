@@ -1,4 +1,8 @@
-"""Personal access tokens: create (secret shown once), authenticate, list, revoke."""
+"""Personal access tokens: create (secret shown once), authenticate, list, revoke.
+
+They belong to the accounts: the settings page, the CLI and account deactivation use them
+as much as the API, whose authentication (careteam/api/auth.py) calls `authenticate`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ from flask import has_request_context, request
 from sqlalchemy import select, update
 
 from careteam import audit
-from careteam.api.models import ApiToken
-from careteam.auth.models import User
+from careteam.auth.models import ApiToken, User
 from careteam.enums import AuditOutcome, TokenScope
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
