@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 from careteam.auth import two_factor as two_factor_services
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients import services as clients
 from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import Discipline, LevelOfCare, Role
+from careteam.enums import Discipline, GoalDirection, LevelOfCare, Role
 from careteam.extensions import db
+from careteam.goals import services as goals
+from careteam.goals.models import Goal
+from careteam.goals.rules import format_number
 
 PASSWORD = "correct horse battery staple"
 # Every admin and (by default) every provider is enrolled in two-factor authentication
@@ -74,6 +78,62 @@ def add_member(
         discipline=discipline or Discipline(provider.discipline),
         **kw,
     )
+
+
+def make_small_team() -> tuple[User, User, Client]:
+    """A client whose team has a lead (therapist) and a member (psychiatrist)."""
+    lead = make_provider(Discipline.THERAPIST)
+    member = make_provider(Discipline.PSYCHIATRIST)
+    record = make_client(lead)
+    add_member(record, member, lead)
+    return lead, member, record
+
+
+def goal_fields(owner_id: int, **overrides) -> goals.GoalFields:
+    """A goal's fields ("Regular meals", 1 -> 3 meals per day), with `overrides`."""
+    values = {
+        "title": "Regular meals",
+        "measure": "Meals eaten",
+        "unit": "meals per day",
+        "baseline": Decimal(1),
+        "target": Decimal(3),
+        "direction": GoalDirection.UP,
+        "target_date": date.today() + timedelta(days=30),
+        "owner_id": owner_id,
+    }
+    values.update(overrides)
+    return goals.GoalFields(**values)
+
+
+def make_goal(actor: User, record: Client, **overrides) -> Goal:
+    """A goal set by `actor` (its owner unless owner_id is given), through the service."""
+    return goals.create_goal(
+        actor=actor,
+        client=record,
+        fields=goal_fields(overrides.pop("owner_id", actor.id), **overrides),
+    )
+
+
+def goal_edit_form(goal: Goal, version: int, **overrides) -> dict:
+    """The goal's edit form as the page fills it in, with `overrides` (None drops a field)."""
+    data = {
+        "title": goal.title,
+        "description": goal.description,
+        "measure": goal.measure,
+        "unit": goal.unit,
+        "baseline": format_number(goal.baseline),
+        "target": format_number(goal.target),
+        "direction": goal.direction,
+        "target_date": goal.target_date.isoformat(),
+        "owner_id": str(goal.owner_id),
+        "status": goal.status,
+        "achievement": goal.achievement,
+        "version": str(version),
+    }
+    if goal.shared_with_client:
+        data["shared_with_client"] = "y"
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def make_token(user: User, scope: str = "write", days: int = 30, name: str = "test") -> str:

@@ -10,8 +10,15 @@ from careteam.enums import GoalStatus, Role
 from careteam.extensions import db
 from careteam.goals import services
 from careteam.goals.models import Goal, GoalEvent
-from tests.factories import bearer, make_token, make_user
-from tests.test_goals import _edit_form, _fields, _goal, _team
+from tests.factories import (
+    bearer,
+    goal_edit_form,
+    goal_fields,
+    make_goal,
+    make_small_team,
+    make_token,
+    make_user,
+)
 
 
 def _edit(goal: Goal, actor, record, **overrides) -> GoalEvent | None:
@@ -26,16 +33,16 @@ def _edit(goal: Goal, actor, record, **overrides) -> GoalEvent | None:
         actor=actor,
         client=record,
         goal=goal,
-        fields=_fields(goal.owner_id, **fields),
+        fields=goal_fields(goal.owner_id, **fields),
         expected_version=goal.version,
     )
 
 
 def test_every_earlier_description_stays_in_the_history(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record, description="Eat breakfast before school")
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record, description="Eat breakfast before school")
     auth.login(member.email)
-    form = _edit_form(goal, 1, description="Eat breakfast and lunch at school")
+    form = goal_edit_form(goal, 1, description="Eat breakfast and lunch at school")
     assert auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form).status_code == 302
     _edit(db.session.get(Goal, goal.id), lead, record, description="")
     _edit(db.session.get(Goal, goal.id), lead, record, description="Three meals a day")
@@ -69,8 +76,8 @@ def test_every_earlier_description_stays_in_the_history(app, client, auth):
 
 
 def test_the_full_history_is_paged_audited_and_linked(app, client, auth, count_queries):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(member.email)
     history = f"/clients/{record.id}/goals/{goal.id}/history"
     client.get(history)
@@ -106,8 +113,8 @@ def test_the_full_history_is_paged_audited_and_linked(app, client, auth, count_q
 
 
 def test_the_history_is_the_teams_alone(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record, description="Older wording", shared_with_client=True)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record, description="Older wording", shared_with_client=True)
     _edit(goal, lead, record, description="Current wording")
     own = make_user(Role.CLIENT)
     client_services.link_portal_account(actor=lead, client=record, email=own.email)
@@ -126,6 +133,6 @@ def test_the_history_is_the_teams_alone(app, client, auth):
         f"/api/v1/clients/{record.id}/timeline", headers=bearer(token)
     ).get_data(as_text=True)
     auth.logout()
-    outsider = _team()[0]
+    outsider = make_small_team()[0]
     auth.login(outsider.email)
     assert client.get(history).status_code == 404

@@ -14,7 +14,6 @@ from careteam.clients import services as client_services
 from careteam.enums import (
     Discipline,
     GoalAchievement,
-    GoalDirection,
     GoalStatus,
     Role,
     Visibility,
@@ -23,21 +22,20 @@ from careteam.extensions import db
 from careteam.goals import services
 from careteam.goals.demo import seed_demo
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
-from careteam.goals.rules import format_number
-from tests.factories import add_member, make_client, make_provider, make_user
+from tests.factories import (
+    add_member,
+    goal_edit_form,
+    goal_fields,
+    make_client,
+    make_goal,
+    make_provider,
+    make_small_team,
+    make_user,
+)
 
 TODAY = date.today()
 SOON = (TODAY + timedelta(days=60)).isoformat()
 VERSION_RE = re.compile(r'name="version" type="hidden" value="(\d+)"')
-
-
-def _team():
-    """A client whose team has a lead (therapist) and a member (psychiatrist)."""
-    lead = make_provider(Discipline.THERAPIST)
-    member = make_provider(Discipline.PSYCHIATRIST)
-    record = make_client(lead)
-    add_member(record, member, lead)
-    return lead, member, record
 
 
 def _form(owner: int, **overrides) -> dict:
@@ -57,50 +55,6 @@ def _form(owner: int, **overrides) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _fields(owner_id: int, **overrides) -> services.GoalFields:
-    values = {
-        "title": "Regular meals",
-        "measure": "Meals eaten",
-        "unit": "meals per day",
-        "baseline": Decimal(1),
-        "target": Decimal(3),
-        "direction": GoalDirection.UP,
-        "target_date": TODAY + timedelta(days=30),
-        "owner_id": owner_id,
-    }
-    values.update(overrides)
-    return services.GoalFields(**values)
-
-
-def _goal(actor, record, **overrides) -> Goal:
-    return services.create_goal(
-        actor=actor,
-        client=record,
-        fields=_fields(overrides.pop("owner_id", actor.id), **overrides),
-    )
-
-
-def _edit_form(goal: Goal, version: int, **overrides) -> dict:
-    data = {
-        "title": goal.title,
-        "description": goal.description,
-        "measure": goal.measure,
-        "unit": goal.unit,
-        "baseline": format_number(goal.baseline),
-        "target": format_number(goal.target),
-        "direction": goal.direction,
-        "target_date": goal.target_date.isoformat(),
-        "owner_id": str(goal.owner_id),
-        "status": goal.status,
-        "achievement": goal.achievement,
-        "version": str(version),
-    }
-    if goal.shared_with_client:
-        data["shared_with_client"] = "y"
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
 def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -109,7 +63,7 @@ def _count(model) -> int:
 
 
 def test_member_sets_a_goal_that_lands_on_the_timeline(app, client, auth):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     auth.login(member.email)
     page = client.get(f"/clients/{record.id}/goals/new").get_data(as_text=True)
     assert f'<option selected value="{member.id}">' in page  # the author owns it by default
@@ -132,8 +86,8 @@ def test_member_sets_a_goal_that_lands_on_the_timeline(app, client, auth):
 
 
 def test_a_shared_goal_and_its_check_ins_are_visible_to_the_client(app):
-    lead, member, record = _team()
-    goal = _goal(lead, record, shared_with_client=True, owner_id=member.id)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record, shared_with_client=True, owner_id=member.id)
     assert goal.owner_id == member.id
     event = db.session.scalar(select(GoalEvent))
     assert event.visibility == Visibility.CLIENT
@@ -176,7 +130,7 @@ def test_a_shared_goal_and_its_check_ins_are_visible_to_the_client(app):
 def test_new_goal_validation_keeps_input_and_saves_nothing(
     app, client, auth, overrides, field, message
 ):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     auth.login(member.email)
     form = _form(member.id, description="Keep what I typed", **overrides)
     response = auth.post(f"/clients/{record.id}/goals/new", form)
@@ -190,7 +144,7 @@ def test_new_goal_validation_keeps_input_and_saves_nothing(
 
 
 def test_every_problem_is_shown_at_once(app, client, auth):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     auth.login(member.email)
     form = _form(
         member.id,
@@ -205,12 +159,12 @@ def test_every_problem_is_shown_at_once(app, client, auth):
 
 
 def test_an_ended_member_cannot_own_a_new_goal(app):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     dietitian = make_provider(Discipline.DIETITIAN)
     row = add_member(record, dietitian, lead)
     client_services.end_member(actor=lead, client=record, member_id=row.id)
     with pytest.raises(services.UserFacingError, match="on the care team now") as caught:
-        _goal(lead, record, owner_id=dietitian.id)
+        make_goal(lead, record, owner_id=dietitian.id)
     assert caught.value.field == "owner_id"
     assert _count(Goal) == 0
 
@@ -220,13 +174,13 @@ def test_an_ended_member_cannot_own_a_new_goal(app):
     [("lead", 200), ("member", 200), ("nonmember", 404), ("ended", 404), ("client", 404)],
 )
 def test_any_active_member_may_set_goals(app, client, auth, who, expected):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     ended = make_provider(Discipline.DIETITIAN)
     row = add_member(record, ended, lead)
     client_services.end_member(actor=lead, client=record, member_id=row.id)
     own = make_user(Role.CLIENT)
     client_services.link_portal_account(actor=lead, client=record, email=own.email)
-    goal = _goal(lead, record)
+    goal = make_goal(lead, record)
     users = {
         "lead": lead,
         "member": member,
@@ -245,9 +199,9 @@ def test_any_active_member_may_set_goals(app, client, auth, who, expected):
 
 
 def test_a_goal_of_another_client_is_not_found(app, client, auth):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     elsewhere = make_client(lead)
-    goal = _goal(lead, elsewhere)
+    goal = make_goal(lead, elsewhere)
     auth.login(lead.email)
     assert client.get(f"/clients/{record.id}/goals/{goal.id}").status_code == 404
     assert client.get(f"/clients/{record.id}/goals/{goal.id}/edit").status_code == 404
@@ -258,13 +212,13 @@ def test_a_goal_of_another_client_is_not_found(app, client, auth):
 
 
 def test_editing_a_goal_records_what_changed(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(member.email)
     page = client.get(f"/clients/{record.id}/goals/{goal.id}/edit").get_data(as_text=True)
     assert VERSION_RE.search(page).group(1) == "1"
     assert 'value="Regular meals"' in page and 'value="1"' in page  # 1.000 shown as 1
-    form = _edit_form(goal, 1, status="on_hold", target="2.5", achievement="improving")
+    form = goal_edit_form(goal, 1, status="on_hold", target="2.5", achievement="improving")
     response = auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
@@ -287,11 +241,13 @@ def test_editing_a_goal_records_what_changed(app, client, auth):
 
 
 def test_saving_an_unchanged_goal_records_nothing(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
     response = auth.post(
-        f"/clients/{record.id}/goals/{goal.id}/edit", _edit_form(goal, 1), follow_redirects=True
+        f"/clients/{record.id}/goals/{goal.id}/edit",
+        goal_edit_form(goal, 1),
+        follow_redirects=True,
     )
     assert "Nothing was changed." in response.get_data(as_text=True)
     assert _count(GoalEvent) == 1
@@ -299,10 +255,10 @@ def test_saving_an_unchanged_goal_records_nothing(app, client, auth):
 
 
 def test_sharing_a_goal_is_recorded_and_its_new_events_are_shared(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
-    form = _edit_form(goal, 1, shared_with_client="y", owner_id=str(member.id))
+    form = goal_edit_form(goal, 1, shared_with_client="y", owner_id=str(member.id))
     assert auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form).status_code == 302
     event = db.session.scalars(select(GoalEvent).order_by(GoalEvent.id.desc())).first()
     assert event.visibility == Visibility.CLIENT
@@ -313,29 +269,29 @@ def test_sharing_a_goal_is_recorded_and_its_new_events_are_shared(app, client, a
 
 
 def test_a_past_target_date_may_stay_but_not_be_chosen(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     goal.target_date = TODAY - timedelta(days=10)
     db.session.commit()
     auth.login(lead.email)
     path = f"/clients/{record.id}/goals/{goal.id}/edit"
-    kept = _edit_form(goal, goal.version, status="completed", achievement="achieved")
+    kept = goal_edit_form(goal, goal.version, status="completed", achievement="achieved")
     assert auth.post(path, kept).status_code == 302
     goal = db.session.get(Goal, goal.id)
-    moved = _edit_form(goal, goal.version, target_date=(TODAY - timedelta(days=3)).isoformat())
+    moved = goal_edit_form(goal, goal.version, target_date=(TODAY - timedelta(days=3)).isoformat())
     response = auth.post(path, moved)
     assert response.status_code == 400
     assert "The target date cannot be in the past." in response.get_data(as_text=True)
 
 
 def test_an_owner_who_left_may_stay_but_not_be_chosen(app):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     dietitian = make_provider(Discipline.DIETITIAN)
     row = add_member(record, dietitian, lead)
-    goal = _goal(lead, record, owner_id=dietitian.id)
-    other = _goal(lead, record)
+    goal = make_goal(lead, record, owner_id=dietitian.id)
+    other = make_goal(lead, record)
     client_services.end_member(actor=lead, client=record, member_id=row.id)
-    changed = _fields(dietitian.id, status=GoalStatus.ON_HOLD)
+    changed = goal_fields(dietitian.id, status=GoalStatus.ON_HOLD)
     assert services.update_goal(
         actor=lead, client=record, goal=goal, fields=changed, expected_version=1
     )
@@ -344,7 +300,7 @@ def test_an_owner_who_left_may_stay_but_not_be_chosen(app):
             actor=lead,
             client=record,
             goal=other,
-            fields=_fields(dietitian.id),
+            fields=goal_fields(dietitian.id),
             expected_version=1,
         )
     choices = dict(services.owner_choices(record, current=goal))
@@ -352,10 +308,10 @@ def test_an_owner_who_left_may_stay_but_not_be_chosen(app):
 
 
 def test_edit_validation_keeps_input(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
-    form = _edit_form(goal, 1, title="New title I typed", target="0")
+    form = goal_edit_form(goal, 1, title="New title I typed", target="0")
     response = auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -366,10 +322,10 @@ def test_edit_validation_keeps_input(app, client, auth):
 
 
 def test_an_edit_without_its_version_is_refused(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
-    form = _edit_form(goal, 1, title="Changed")
+    form = goal_edit_form(goal, 1, title="Changed")
     del form["version"]
     response = auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form)
     assert response.status_code == 400
@@ -381,8 +337,8 @@ def test_an_edit_without_its_version_is_refused(app, client, auth):
 
 
 def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
     path = f"/clients/{record.id}/goals/{goal.id}/edit"
     tab_a = VERSION_RE.search(client.get(path).get_data(as_text=True)).group(1)
@@ -390,8 +346,8 @@ def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
     assert tab_a == tab_b == "1"
 
     # What each tab shows and its user then types, as of the version they loaded.
-    form_a = _edit_form(goal, int(tab_a), status="on_hold")
-    form_b = _edit_form(goal, int(tab_b), title="Three regular meals", unit="meals a day")
+    form_a = goal_edit_form(goal, int(tab_a), status="on_hold")
+    form_b = goal_edit_form(goal, int(tab_b), title="Three regular meals", unit="meals a day")
 
     first = auth.post(path, form_a)
     assert first.status_code == 302
@@ -409,7 +365,9 @@ def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
     assert _count(GoalEvent) == 2
 
     # Reviewed: keep their status, save my wording.
-    again = _edit_form(saved, 2, title="Three regular meals", unit="meals a day", status="on_hold")
+    again = goal_edit_form(
+        saved, 2, title="Three regular meals", unit="meals a day", status="on_hold"
+    )
     assert auth.post(path, again).status_code == 302
     saved = db.session.get(Goal, goal.id)
     assert (saved.title, saved.unit, saved.status, saved.version) == (
@@ -421,8 +379,8 @@ def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
 
 
 def test_a_change_during_the_save_is_caught_by_the_version_column(app):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     assert goal.version == 1 and record.full_name  # loaded, as a request would have them
     session = db.session()
     session.expire_on_commit = False
@@ -439,7 +397,7 @@ def test_a_change_during_the_save_is_caught_by_the_version_column(app):
                 actor=lead,
                 client=record,
                 goal=goal,
-                fields=_fields(lead.id, title="Mine"),
+                fields=goal_fields(lead.id, title="Mine"),
                 expected_version=1,
             )
     finally:
@@ -453,8 +411,8 @@ def test_a_change_during_the_save_is_caught_by_the_version_column(app):
 
 
 def test_a_member_checks_in_and_the_chart_shows_it(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(member.email)
     path = f"/clients/{record.id}/goals/{goal.id}/progress"
     page = client.get(path).get_data(as_text=True)
@@ -497,8 +455,8 @@ def test_a_member_checks_in_and_the_chart_shows_it(app, client, auth):
 def test_check_in_validation_keeps_input_and_saves_nothing(
     app, client, auth, data, field, message
 ):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     auth.login(lead.email)
     form = {"measured_on": TODAY.isoformat(), "value": "2", "comment": "Typed comment", **data}
     response = auth.post(f"/clients/{record.id}/goals/{goal.id}/progress", form)
@@ -512,8 +470,8 @@ def test_check_in_validation_keeps_input_and_saves_nothing(
 
 
 def test_the_author_amends_a_check_in(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     old = services.check_in(
         actor=member, client=record, goal=goal, measured_on=TODAY, value=Decimal(4)
     )
@@ -539,8 +497,8 @@ def test_the_author_amends_a_check_in(app, client, auth):
 
 
 def test_only_the_author_amends_a_check_in(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     old = services.check_in(
         actor=lead, client=record, goal=goal, measured_on=TODAY, value=Decimal(1)
     )
@@ -552,8 +510,8 @@ def test_only_the_author_amends_a_check_in(app, client, auth):
 
 
 def test_amending_something_that_is_not_a_check_in_is_not_found(app, client, auth):
-    lead, member, record = _team()
-    _goal(lead, record)
+    lead, member, record = make_small_team()
+    make_goal(lead, record)
     event = db.session.scalar(select(GoalEvent))
     auth.login(lead.email)
     assert client.get(f"/clients/{record.id}/goals/progress/{event.id}/amend").status_code == 404
@@ -564,8 +522,8 @@ def test_amending_something_that_is_not_a_check_in_is_not_found(app, client, aut
 
 
 def test_goal_page_has_an_accessible_chart_and_its_table(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record, title="Regular <meals>")
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record, title="Regular <meals>")
     for days_ago, value in ((14, "1"), (7, "1.5"), (0, "2")):
         services.check_in(
             actor=lead,
@@ -601,16 +559,16 @@ def test_goal_page_has_an_accessible_chart_and_its_table(app, client, auth):
 
 
 def test_goals_list_shows_open_goals_first(app, client, auth):
-    lead, member, record = _team()
-    done = _goal(lead, record, title="Done goal")
+    lead, member, record = make_small_team()
+    done = make_goal(lead, record, title="Done goal")
     services.update_goal(
         actor=lead,
         client=record,
         goal=done,
-        fields=_fields(lead.id, title="Done goal", status=GoalStatus.COMPLETED),
+        fields=goal_fields(lead.id, title="Done goal", status=GoalStatus.COMPLETED),
         expected_version=1,
     )
-    _goal(lead, record, title="Open goal", target_date=TODAY + timedelta(days=90))
+    make_goal(lead, record, title="Open goal", target_date=TODAY + timedelta(days=90))
     auth.login(lead.email)
     page = client.get(f"/clients/{record.id}/goals/").get_data(as_text=True)
     assert page.index("Open goal") < page.index("Done goal")
@@ -618,13 +576,13 @@ def test_goals_list_shows_open_goals_first(app, client, auth):
 
 
 def test_goal_entries_render_on_the_timeline(app, client, auth):
-    lead, member, record = _team()
-    goal = _goal(lead, record)
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record)
     services.update_goal(
         actor=lead,
         client=record,
         goal=goal,
-        fields=_fields(lead.id, achievement=GoalAchievement.IMPROVING),
+        fields=goal_fields(lead.id, achievement=GoalAchievement.IMPROVING),
         expected_version=1,
     )
     services.check_in(
@@ -655,7 +613,7 @@ def _grow(lead, member, record, goals: int, checkins: int) -> Goal:
     goal = None
     for n in range(goals):
         owner = member if n % 2 else lead
-        goal = _goal(lead, record, title=f"Goal {n}", owner_id=owner.id)
+        goal = make_goal(lead, record, title=f"Goal {n}", owner_id=owner.id)
         for day in range(checkins):
             services.check_in(
                 actor=member if day % 2 else lead,
@@ -669,14 +627,14 @@ def _grow(lead, member, record, goals: int, checkins: int) -> Goal:
                 actor=member,
                 client=record,
                 goal=goal,
-                fields=_fields(owner.id, title=f"Goal {n}", status=status),
+                fields=goal_fields(owner.id, title=f"Goal {n}", status=status),
                 expected_version=goal.version,
             )
     return goal
 
 
 def test_goal_pages_queries_do_not_grow_with_goals_or_check_ins(app, client, auth, count_queries):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     first = _grow(lead, member, record, goals=1, checkins=1)
     auth.login(lead.email)
     index = f"/clients/{record.id}/goals/"
@@ -697,7 +655,7 @@ def test_goal_pages_queries_do_not_grow_with_goals_or_check_ins(app, client, aut
 
 
 def test_seed_demo_adds_two_goals_with_weeks_of_check_ins(app, client, auth):
-    lead, member, record = _team()
+    lead, member, record = make_small_team()
     panic, meals = seed_demo(record, lead, member)
     assert (panic.direction, panic.shared_with_client) == ("down", True)
     assert (meals.direction, meals.shared_with_client, meals.owner_id) == ("up", False, member.id)
