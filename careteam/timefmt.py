@@ -1,12 +1,19 @@
-"""Show stored UTC times in the viewer's time zone."""
+"""Show stored UTC times in the viewer's time zone, and the time zones a user may choose."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app, has_request_context
 from flask_login import current_user
+
+# The IANA zones a user may choose (profile, notification settings, the API): UTC and the
+# Area/Location names, without the Etc/ aliases.
+TIME_ZONES = [
+    "UTC",
+    *sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")),
+]
 
 
 def _viewer_zone() -> ZoneInfo:

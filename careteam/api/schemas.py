@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from careteam.enums import DigestDetail, DigestFrequency, Discipline, Role, TokenScope
-from careteam.settings.forms import TIME_ZONES
+from careteam.timefmt import TIME_ZONES
 
 HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 

@@ -1,6 +1,6 @@
 """What the record API's writes accept: one model per kind of entry.
 
-Limits and sentences come from the web forms and the use cases (imported, not restated),
+Limits and sentences come from the features' rules and use cases (imported, not restated),
 so the API refuses what the web refuses and says it the same way. The models check each
 field on its own (type, range, length); the rules across fields stay in the services.
 """
@@ -24,7 +24,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from wtforms.validators import Length
 
 from careteam.api.schemas import StrictIn
 from careteam.enums import (
@@ -37,20 +36,20 @@ from careteam.enums import (
     PracticePeriod,
     Visibility,
 )
-from careteam.goals.forms import NEW_GOAL_STATUSES
-from careteam.goals.rules import COMMENT_LIMIT, NUMBER_LIMIT, TEXT_LIMITS, number_problem
+from careteam.goals.rules import (
+    COMMENT_LIMIT,
+    NEW_GOAL_STATUSES,
+    NUMBER_LIMIT,
+    TEXT_LIMITS,
+    number_problem,
+)
 from careteam.input_guard import MAX_ID
 from careteam.medications import services as medications
 from careteam.nutrition import services as nutrition
 from careteam.practice.models import MAX_TARGET
 from careteam.practice.rules import INSTRUCTIONS_LIMIT, REFLECTION_LIMIT, SKILL_LIMIT
-from careteam.record.forms import NoteForm
+from careteam.record.rules import NOTE_BODY_MAX, NOTE_TITLE_MAX
 from careteam.record.services import EntryError
-
-
-def _form_max_length(unbound_field) -> int:
-    """The Length(max=...) of a web form's field: one limit for the page and the API."""
-    return next(v.max for v in unbound_field.kwargs["validators"] if isinstance(v, Length))
 
 
 def _checked_decimal(
@@ -115,8 +114,6 @@ Weight = _checked_decimal(
     maximum=nutrition.WEIGHT_MAX_KG,
 )
 NewGoalStatus = Literal[tuple(status.value for status in NEW_GOAL_STATUSES)]
-NOTE_TITLE_MAX = _form_max_length(NoteForm.title)
-NOTE_BODY_MAX = _form_max_length(NoteForm.body)
 
 
 class WriteIn(StrictIn):

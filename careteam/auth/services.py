@@ -17,7 +17,7 @@ from careteam.auth.models import User, UserSession
 from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
-from careteam.settings.forms import TIME_ZONES
+from careteam.timefmt import TIME_ZONES
 
 SESSION_KEY = "sid"
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH

@@ -8,7 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from careteam.enums import DigestDetail, DigestFrequency
-from careteam.settings.forms import TIME_ZONES
+from careteam.timefmt import TIME_ZONES
 
 BAD_TIME = "Enter a time of day as HH:MM, for example 08:00."
 BOTH_ENDS = "Give both the start and the end of your quiet hours."

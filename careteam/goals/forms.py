@@ -22,10 +22,14 @@ from wtforms.widgets import HiddenInput
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, choices
 from careteam.errors import attach_errors
 from careteam.goals.models import GOAL_ACHIEVEMENT_LABELS, GOAL_STATUS_LABELS, Goal
-from careteam.goals.rules import COMMENT_LIMIT, format_number, goal_problems, progress_problems
+from careteam.goals.rules import (
+    COMMENT_LIMIT,
+    NEW_GOAL_STATUSES,
+    format_number,
+    goal_problems,
+    progress_problems,
+)
 from careteam.goals.services import GoalFields
-
-NEW_GOAL_STATUSES = (GoalStatus.ACTIVE, GoalStatus.PROPOSED)
 
 
 class NumberField(DecimalField):

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from careteam.enums import GoalDirection
+from careteam.enums import GoalDirection, GoalStatus
 from careteam.errors import UserFacingError
 from careteam.goals.models import Goal
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 NUMBER_LIMIT = Decimal("1000000000")
 TEXT_LIMITS = {"title": 200, "measure": 200, "unit": 40, "description": 5000}
 COMMENT_LIMIT = 2000
+# The statuses a goal may be set with; on hold, completed and cancelled come with changes.
+NEW_GOAL_STATUSES = (GoalStatus.ACTIVE, GoalStatus.PROPOSED)
 REQUIRED_TEXT = {
     "title": "Give the goal a title.",
     "measure": "Say what is measured, for example “panic attacks”.",

@@ -14,13 +14,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from careteam.enums import EntryKind, Visibility, choices
+from careteam.record.rules import NOTE_BODY_MAX, NOTE_TITLE_MAX
 
 
 class NoteForm(FlaskForm):
-    title = StringField("Title", validators=[Optional(), Length(max=200)])
+    title = StringField("Title", validators=[Optional(), Length(max=NOTE_TITLE_MAX)])
     body = TextAreaField(
         "Note",
-        validators=[DataRequired(message="Write the note."), Length(max=20000)],
+        validators=[DataRequired(message="Write the note."), Length(max=NOTE_BODY_MAX)],
         description="Markdown: **bold**, *italic*, lists, links.",
     )
     visibility = RadioField(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from careteam.auth.tokens import EXPIRY_CHOICES_DAYS, NAME_MAX
 from careteam.enums import TokenScope
+from careteam.timefmt import TIME_ZONES
 
 
 class ProfileForm(FlaskForm):
@@ -65,9 +64,3 @@ class ApiTokenForm(FlaskForm):
         default=90,
         validators=[DataRequired(message="Choose when the token expires.")],
     )
-
-
-TIME_ZONES = [
-    "UTC",
-    *sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")),
-]
