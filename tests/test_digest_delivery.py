@@ -1,8 +1,9 @@
 """Digest delivery under faults: slow batches, digests that cannot be built, windows sent
 out of order, late commits, and what the health page counts.
 
-Like tests/test_digests.py (whose fixture and helpers this reuses): no worker, the
-services the tasks call, every email through the real mail path to an SMTP sink.
+Like tests/test_digests.py (whose team and helpers, tests/digest_helpers.py, this reuses):
+no worker, the services the tasks call, every email through the real mail path to an SMTP
+sink.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from careteam.digests import delivery, services
 from careteam.digests.models import Digest
 from careteam.enums import DigestStatus, Role
 from careteam.extensions import db, utcnow
-from tests.factories import add_member, make_provider, make_user
-from tests.harness import free_port
-from tests.test_digests import (
+from tests.digest_helpers import (
     NOTE_TITLE,
     Team,
     make_team,
@@ -32,6 +31,8 @@ from tests.test_digests import (
     ticked,
     written_at,
 )
+from tests.factories import add_member, make_provider, make_user
+from tests.harness import free_port
 
 
 @pytest.fixture

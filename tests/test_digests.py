@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 import time as clock
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from careteam.auth.models import User
@@ -27,7 +25,6 @@ from careteam.enums import (
     DigestDetail,
     DigestFrequency,
     DigestStatus,
-    Discipline,
     GoalDirection,
     LevelOfCare,
     Role,
@@ -38,65 +35,27 @@ from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.links import unsubscribe_token
 from careteam.medications import services as meds
 from careteam.nutrition.services import post_update
-from careteam.record.models import Entry
 from careteam.record.services import post_note
-from tests.factories import add_member, make_client, make_provider, make_user
+from tests.digest_helpers import (
+    NOTE_BODY,
+    NOTE_TITLE,
+    Team,
+    make_team,
+    next_window,
+    note,
+    settle,
+    ticked,
+    written_at,
+)
+from tests.factories import add_member, make_provider, make_user
 from tests.harness import SMTPSink, free_port
 
 BASE_URL = "https://care.example.org"
-NOTE_TITLE = "Panic attack at school"
-NOTE_BODY = "Reported chest pain and dizziness during the maths exam"
-
-
-@dataclass
-class Team:
-    author: User  # the team lead, who writes most entries
-    reader: User  # a member whose digest the tests read
-    other: User  # a second member
-    record: Client  # "Avery Quinn", both members on the team
-    second: Client  # "Blake Morgan", the reader on the team too
 
 
 @pytest.fixture
 def team(app, sink) -> Team:
     return make_team(sink)
-
-
-def make_team(sink: SMTPSink) -> Team:
-    """Two clients, three providers, every digest sent up to now (the sink emptied)."""
-    author = make_provider(Discipline.PSYCHIATRIST, name="Ann Author")
-    reader = make_provider(Discipline.THERAPIST, name="Ray Reader")
-    other = make_provider(Discipline.DIETITIAN, name="Olga Other")
-    record = make_client(author, name="Avery Quinn")
-    add_member(record, reader, author)
-    add_member(record, other, author)
-    second = make_client(author, name="Blake Morgan")
-    add_member(second, reader, author)
-    settle(reader, other, author)
-    sink.clear()
-    return Team(author, reader, other, record, second)
-
-
-def settle(*users: User) -> None:
-    """Send each user's digest up to now, so later windows hold only what follows."""
-    ids = [services.open_window(user.id, utcnow()) for user in users]
-    db.session.commit()
-    outcome = services.send_batch([i for i in ids if i is not None])
-    assert not outcome.retry and not outcome.failed, outcome
-
-
-def next_window(user: User) -> datetime:
-    """The user's next scheduled time: passing it as `now` makes the digest due."""
-    db.session.expire_all()
-    due = services.preference_for(user).next_due_at
-    db.session.commit()
-    assert due is not None
-    return due
-
-
-def ticked(due: datetime) -> datetime:
-    """The beat tick that opens a window ending at `due`: DIGEST_SETTLE_SECONDS after it."""
-    return due + timedelta(seconds=current_app.config["DIGEST_SETTLE_SECONDS"])
 
 
 def dispatch_and_send(user: User) -> tuple[Digest, services.Outcome]:
@@ -105,17 +64,6 @@ def dispatch_and_send(user: User) -> tuple[Digest, services.Outcome]:
     assert len(ids) == 1
     outcome = services.send_batch(ids)
     return db.session.get(Digest, ids[0], populate_existing=True), outcome
-
-
-def written_at(when: datetime, since: datetime) -> None:
-    """Date every entry written after `since` at `when`, as if written then.
-
-    Windows here end at the user's next scheduled time, in the future; an entry that
-    belongs to a later window is moved past the end of the earlier one.
-    """
-    written = Entry.created_at.between(since, utcnow())  # not those moved already
-    db.session.execute(update(Entry).where(written).values(created_at=when))
-    db.session.commit()
 
 
 def set_pref(user: User, **values) -> DigestPreference:
@@ -137,12 +85,6 @@ def only_message(sink: SMTPSink, to: str):
     mine = [m for m in sink.messages if m["To"] == to]
     assert len(mine) == 1, [m["Subject"] for m in mine]
     return mine[0]
-
-
-def note(team: Team, **kwargs):
-    kwargs.setdefault("body", NOTE_BODY)
-    kwargs.setdefault("title", NOTE_TITLE)
-    return post_note(actor=team.author, client=kwargs.pop("client", team.record), **kwargs)
 
 
 def medication(team: Team, name: str = "sertraline", actor: User | None = None):
