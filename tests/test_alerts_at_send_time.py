@@ -2,8 +2,8 @@
 
 Quiet hours (or SMTP retries) can hold a delivery for hours after its recipients were
 chosen: whoever lost access, was deactivated or turned alerts off meanwhile gets nothing,
-and an entry amended meanwhile goes out in its corrected version only. The team, the
-helpers and the SMTP sink are tests/test_alerts.py's.
+and an entry amended meanwhile goes out in its corrected version only. The team and the
+helpers are tests/test_alerts.py's, from tests/alert_helpers.py.
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from careteam.enums import AlertStatus, DigestFrequency, Role
 from careteam.extensions import db, utcnow
 from careteam.health.services import system_overview
 from careteam.links import unsubscribe_token
-from tests import test_alerts as base
-from tests.factories import make_provider, make_user
-from tests.test_alerts import (
+from tests.alert_helpers import (
     BASE_URL,
     NOTE_BODY,
     NOTE_TITLE,
@@ -37,12 +35,23 @@ from tests.test_alerts import (
     alert_for,
     bodies,
     deliveries,
+    make_team,
     urgent_note,
 )
+from tests.factories import make_provider, make_user
 
-# test_alerts.py's fixtures: its team (reader, muted, ended, gone) and SMTP sink.
-team = base.team
-sink = base.sink
+
+@pytest.fixture
+def sink(app, sink):
+    app.config.update(BASE_URL=BASE_URL, SERVER_NAME=None)
+    return sink
+
+
+@pytest.fixture
+def team(app) -> Team:
+    """test_alerts.py's team (reader, muted, ended, gone)."""
+    return make_team(app)
+
 
 # A night in the reader's (UTC) quiet hours 22:00-07:00, which ended yesterday morning.
 NIGHT = datetime.combine(utcnow().date() - timedelta(days=2), time(23, 0), tzinfo=UTC)
