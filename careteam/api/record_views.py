@@ -3,7 +3,7 @@ goals and medications.
 
 The same access policy and the same audit rows as the web pages: providers read the team's
 view (Action.VIEW_RECORD), a client reads their own record as the portal shows it
-(Action.VIEW_SHARED_RECORD, careteam/api/shared_record.py); other records are "not found"
+(Action.VIEW_SHARED_RECORD, careteam/portal/shared_record.py); other records are "not found"
 and the refusal is audited by load_client. Reads do not mark the record as visited: the
 web timeline's unread markers and the dashboard's unread counts are about what the person
 has seen on the page, and a script polling the API must not clear them.
@@ -16,7 +16,6 @@ from sqlalchemy import and_, or_, select
 
 from careteam import audit
 from careteam.access import Action, ClientAccess, decide_global, load_client
-from careteam.api import shared_record
 from careteam.api.client_serializers import (
     ClientOut,
     ClientPage,
@@ -34,6 +33,7 @@ from careteam.clients.models import Client
 from careteam.clients.services import active_roster, dashboard_query, record_page, team_sizes
 from careteam.enums import AuditOutcome, MemberStatus, Visibility
 from careteam.extensions import db
+from careteam.portal import shared_record
 from careteam.portal.services import roster
 from careteam.record import services as record_services
 from careteam.record.services import Cursor

@@ -6,7 +6,7 @@ viewer=...)` builds the member for one entry. Serialising reads only what the ti
 query eager-loads, so a page of entries issues no query here. What a client may not see
 of an entry they may see (a level-of-care change's reason) is left out for a client
 viewer; which entries a client sees at all is decided by the queries
-(careteam/api/shared_record.py), never here.
+(careteam/portal/shared_record.py), never here.
 """
 
 from __future__ import annotations

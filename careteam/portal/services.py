@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client, LevelOfCareChange
-from careteam.enums import MemberStatus, Visibility
+from careteam.enums import EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.goals import services as goal_services
 from careteam.goals.models import OPEN_STATUSES, Goal, GoalProgress
+from careteam.portal.shared_record import shared_timeline
 from careteam.record.models import Note, RecordVisit
 from careteam.record.services import Cursor
 
@@ -66,19 +67,6 @@ def get_shared_goal(client: Client, goal_id: int) -> Goal:
     return goal
 
 
-def _shared_notes(client: Client):
-    return (
-        select(Note)
-        .where(
-            Note.client_id == client.id,
-            Note.superseded_at.is_(None),
-            Note.visibility == Visibility.CLIENT,
-        )
-        .options(joinedload(Note.author))
-        .order_by(Note.created_at.desc(), Note.id.desc())
-    )
-
-
 @dataclass(frozen=True)
 class NotesPage:
     notes: list[Note]
@@ -88,21 +76,13 @@ class NotesPage:
 def shared_notes(
     client: Client, *, cursor: Cursor | None = None, limit: int = NOTES_PAGE
 ) -> NotesPage:
-    """The current version of each note shared with the client, newest first, one page."""
-    stmt = _shared_notes(client).limit(limit + 1)
-    if cursor is not None:
-        stmt = stmt.where(
-            or_(
-                Note.created_at < cursor.created_at,
-                and_(Note.created_at == cursor.created_at, Note.id < cursor.id),
-            )
-        )
-    notes = list(db.session.scalars(stmt))
-    next_cursor = None
-    if len(notes) > limit:
-        notes = notes[:limit]
-        next_cursor = Cursor(notes[-1].created_at, notes[-1].id).encode()
-    return NotesPage(notes, next_cursor)
+    """The current version of each note shared with the client, newest first, one page.
+
+    The client's view of their record (shared_record.py) restricted to notes: the API's
+    timeline and these pages cannot disagree on what the client sees.
+    """
+    page = shared_timeline(client, kinds=[EntryKind.NOTE], cursor=cursor, limit=limit)
+    return NotesPage(page.entries, page.next_cursor)
 
 
 def previous_visit(user: User, client: Client) -> datetime | None:

@@ -1,12 +1,12 @@
-"""The client's own view of their timeline through the API: what the portal shows them.
+"""The client's own view of their record: one query, for the portal's pages and the API.
 
 A query of its own, not the team's timeline filtered afterwards, so that nothing the
-client may not see is ever loaded for them. Like the portal (careteam/portal/services.py)
-it holds: notes shared with the client ("team and client" visibility), the goals shared
-with them (their events while shared, and their check-ins), practice assignments,
-level-of-care changes (the reason is the team's and is left out by the serializer) and who
-joined or left the team (active accounts only, as the portal's "what's new"). Never
-private or team-only notes, medication changes or nutrition updates (blind weights).
+client may not see is ever loaded for them. It holds: notes shared with the client ("team
+and client" visibility), the goals shared with them (their events while shared, and their
+check-ins), practice assignments, level-of-care changes (the reason is the team's and is
+left out by whoever shows them) and who joined or left the team (active accounts only, as
+the portal's "what's new"). Never private or team-only notes, medication changes or
+nutrition updates (blind weights).
 """
 
 from __future__ import annotations
