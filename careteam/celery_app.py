@@ -11,7 +11,7 @@ TASK_MODULES = [
     "careteam.alerts.tasks",
     "careteam.invitations.tasks",
     "careteam.auth.tasks",
-    "careteam.admin.tasks",
+    "careteam.audit.tasks",
     "careteam.api.tasks",
 ]
 

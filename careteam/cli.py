@@ -166,7 +166,7 @@ def create_token_command(email: str, name: str, scope: str, days: str) -> None:
 @click.option("--seal", "seal_first", is_flag=True, help="Seal unsealed rows before verifying.")
 def verify_audit(seal_first: bool) -> None:
     """Recompute the audit log's hash chain; exit 1 if a link is broken."""
-    from careteam import audit_chain
+    from careteam.audit import chain as audit_chain
 
     if seal_first:
         sealed = audit_chain.seal()

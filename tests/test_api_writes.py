@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from careteam.api import write_schemas
 from careteam.api.idempotency import HEADER
-from careteam.audit import count_for
+from careteam.audit.viewer import count_for
 from careteam.auth.models import User
 from careteam.clients import services as client_services
 from careteam.clients.models import Client

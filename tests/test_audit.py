@@ -336,7 +336,7 @@ def test_deep_pages_cost_the_same_queries(app, client, auth, count_queries):
 
 
 def test_the_event_count_is_capped_on_large_logs(app, client, auth, monkeypatch):
-    from careteam.admin import audit_viewer
+    from careteam.audit import viewer as audit_viewer
 
     monkeypatch.setattr(audit_viewer, "COUNT_CAP", 3)
     _probe_events(5, datetime(2026, 3, 2, tzinfo=UTC))
@@ -348,7 +348,7 @@ def test_the_event_count_is_capped_on_large_logs(app, client, auth, monkeypatch)
 
 
 def test_the_page_shows_how_far_the_log_is_sealed(app, client, auth):
-    from careteam import audit_chain
+    from careteam.audit import chain as audit_chain
 
     _probe_events(3, datetime(2026, 3, 2, tzinfo=UTC))
     audit_chain.seal()
@@ -372,7 +372,7 @@ def _export(client, query: str = ""):
 
 
 def test_export_is_the_filtered_log_as_csv_and_is_audited(app, client, auth, monkeypatch):
-    from careteam.admin import audit_viewer
+    from careteam.audit import viewer as audit_viewer
 
     monkeypatch.setattr(audit_viewer, "EXPORT_BATCH", 2)  # several batches, none lost
     actor = make_provider(email="ex@example.com")

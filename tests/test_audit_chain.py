@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from careteam import audit, audit_chain
-from careteam.admin.tasks import seal_audit_log
+from careteam import audit
 from careteam.audit import AuditEvent
+from careteam.audit import chain as audit_chain
+from careteam.audit.tasks import seal_audit_log
 from careteam.config import Config
 from careteam.extensions import db
 from tests.factories import make_client, make_provider

@@ -12,7 +12,8 @@ from flask import render_template
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 
-from careteam.audit import AuditEvent, count_for
+from careteam.audit import AuditEvent
+from careteam.audit.viewer import count_for
 from careteam.clients import services as client_services
 from careteam.enums import PRESCRIBER_DISCIPLINES, Discipline, MedicationAction
 from careteam.extensions import db

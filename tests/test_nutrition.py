@@ -9,7 +9,8 @@ import pytest
 from flask import render_template
 from sqlalchemy import func, select
 
-from careteam.audit import AuditEvent, count_for
+from careteam.audit import AuditEvent
+from careteam.audit.viewer import count_for
 from careteam.enums import AuditOutcome, Discipline, NutritionType, Role
 from careteam.extensions import db
 from careteam.nutrition import services

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 
 from careteam import audit
+from careteam.audit.viewer import AuditFilter, summary
 from careteam.auth import throttle
 from careteam.auth.models import User
 from careteam.auth.services import revoke_all_sessions
@@ -60,9 +61,7 @@ def unlock(*, actor: User, user: User) -> None:
     db.session.commit()
 
 
-def record_audit_export(*, actor: User, flt: audit.AuditFilter) -> None:
+def record_audit_export(*, actor: User, flt: AuditFilter) -> None:
     """Audit an export of the audit log (with its filter, ids only) before any row leaves."""
-    from careteam.admin.audit_viewer import summary
-
     audit.record("export_audit", object_type="audit_log", detail=summary(flt), actor=actor)
     db.session.commit()

@@ -18,10 +18,11 @@ from flask import (
 )
 from flask_login import current_user
 
-from careteam import audit, audit_chain
 from careteam.access import Action, require
-from careteam.admin import audit_viewer, services
+from careteam.admin import services
 from careteam.admin.forms import AuditFilterForm, NewUserForm, UserFilterForm
+from careteam.audit import chain as audit_chain
+from careteam.audit import viewer as audit_viewer
 from careteam.auth import two_factor
 from careteam.auth.models import User
 from careteam.auth.services import create_user
@@ -124,15 +125,15 @@ def unlock(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-def _audit_filter(form: AuditFilterForm) -> tuple[audit.AuditFilter, bool]:
+def _audit_filter(form: AuditFilterForm) -> tuple[audit_viewer.AuditFilter, bool]:
     """The filter the admin asked for, and whether the form was valid (else: no filter)."""
     form.action.choices = [("", "Any"), *((a, a) for a in audit_viewer.known_actions())]
     if not form.validate():
-        return audit.AuditFilter(), False
+        return audit_viewer.AuditFilter(), False
     since, until = audit_viewer.local_day_range(
         form.since.data, form.until.data, zone_of(current_user)
     )
-    flt = audit.AuditFilter(
+    flt = audit_viewer.AuditFilter(
         actor_id=audit_viewer.find_user_id(form.user.data or ""),
         client_id=form.client_id.data,
         action=form.action.data or "",

@@ -1,4 +1,4 @@
-"""Read the audit log for admins: filters, keyset pages and a streamed CSV export.
+"""Read the audit log: the admin viewer's filters, keyset pages and streamed CSV export.
 
 Pages are keyset pages over (occurred_at, id), newest first, so a page deep in a large
 log costs what the first one does; the indexes (occurred_at), (client_id, occurred_at),
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
-from careteam.audit import AuditEvent, AuditFilter
+from careteam.audit.models import AuditEvent
 from careteam.auth.models import User
 from careteam.extensions import db
 
@@ -42,6 +42,29 @@ EXPORT_COLUMNS = (
     "detail",
     "row_hash",
 )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an admin narrowed the audit log to (see page() and csv_lines()).
+
+    Times are UTC bounds, `until` exclusive; actor_id 0 matches no one.
+    """
+
+    actor_id: int | None = None
+    client_id: int | None = None
+    action: str = ""
+    outcome: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def count_for(action: str, client_id: int | None = None) -> int:
+    """How many events of one action exist (for tests and health figures)."""
+    stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    if client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+    return db.session.scalar(stmt) or 0
 
 
 def find_user_id(value: str) -> int | None:

@@ -6,7 +6,7 @@ concurrent transactions (and a long transaction commits its row after later ids)
 single sealer does it afterwards: under a lock, it takes the last sealed row's (seq, hash)
 and gives every committed unsealed row, in id order, the next seq and
 row_hash = SHA-256(previous hash, canonical content). The chain follows seq, the order of
-sealing. Beat runs seal() every minute (careteam.admin.tasks); `flask careteam
+sealing. Beat runs seal() every minute (careteam.audit.tasks); `flask careteam
 verify-audit` recomputes the chain.
 
 Each seal logs the chain head (seq and hash); kept in the log store, those lines let an
@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 
-from careteam.audit import AuditEvent
+from careteam.audit.models import AuditEvent
 from careteam.extensions import db
 
 log = logging.getLogger(__name__)
