@@ -1,13 +1,14 @@
 """What the client may not see stays out of the API and the FHIR export, whatever they ask.
 
-The record of tests/test_client_visibility.py (private, team and withdrawn notes, an
-amended shared note, unshared goals and check-ins, medication, nutrition with a blind
-weight of 47.3 kg, a level-of-care reason) is read through every GET route of the API
-and the FHIR export: with the client's own token, every page of the timeline with every
-filter, every entry and goal id of the record (private ones included), and the FHIR
-bundle by token and by browser session. No response may hold a text that was not shared,
-nor the blind weight in any formatting (47.3, 47,3, 47.30, 47300 g, 104.3 lb). For the
-team: a private note reaches nobody but its author, and the FHIR export never holds it.
+The record of tests/worlds.py that tests/test_client_visibility.py sweeps (private, team
+and withdrawn notes, an amended shared note, unshared goals and check-ins, medication,
+nutrition with a blind weight of 47.3 kg, a level-of-care reason) is read through every
+GET route of the API and the FHIR export: with the client's own token, every page of the
+timeline with every filter, every entry and goal id of the record (private ones
+included), and the FHIR bundle by token and by browser session. No response may hold a
+text that was not shared, nor the blind weight in any formatting (47.3, 47,3, 47.30,
+47300 g, 104.3 lb). For the team: a private note reaches nobody but its author, and the
+FHIR export never holds it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from careteam.extensions import db
 from careteam.goals.models import Goal
 from careteam.record.models import Entry
 from tests.factories import bearer, make_token
-from tests.test_client_visibility import NOT_SHARED, SHARED, _build
-from tests.test_client_visibility import _leaks as _page_leaks
+from tests.worlds import NOT_SHARED, SHARED, build_world
+from tests.worlds import leaks as _page_leaks
 
 # The blind weight in other units a serializer might choose: grams, pounds.
 OTHER_UNITS_RE = re.compile(r"(?<![\d.,])(?:47300|104[.,]2[78]\d*|104[.,]3)(?![\d])")
@@ -97,7 +98,7 @@ def _client_reads(app, client, world) -> dict[str, str]:
 
 
 def test_the_clients_api_and_export_hold_nothing_that_was_not_shared(app, client, auth):
-    world = _build()
+    world = build_world()
     seen = _client_reads(app, client, world)
     for url, body in seen.items():
         assert _leaks(body) == [], url
@@ -129,7 +130,7 @@ def _without_instance(problem: str) -> str:
 
 
 def test_the_clients_browser_download_holds_nothing_that_was_not_shared(app, client, auth):
-    world = _build()
+    world = build_world()
     assert auth.login(world.own.email).status_code == 302
     response = client.get(FHIR.format(client_id=world.record.id))
     assert response.status_code == 200
@@ -140,7 +141,7 @@ def test_the_clients_browser_download_holds_nothing_that_was_not_shared(app, cli
 
 def test_a_private_note_reaches_only_its_author_and_never_the_export(app, client):
     """The team's view: another member never reads a private note, nor does any export."""
-    world = _build()
+    world = build_world()
     private_text = NOT_SHARED["private note"]
     members = [m.provider for m in world.record.members if m.status == "active"]
     others = [user for user in members if user.id != world.lead.id]

@@ -20,7 +20,7 @@ from careteam.medications.services import record_change
 from careteam.record import services as record
 from careteam.record.models import RecordVisit
 from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
-from tests.test_client_visibility import SHARED, _build, _goal_fields, _leaks
+from tests.worlds import SHARED, build_world, goal_fields, leaks
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def world(app):
     other = make_client(stranger, name="Other Person")
     other_own = make_user(Role.CLIENT)
     clients.link_portal_account(actor=stranger, client=other, email=other_own.email)
-    goal = create_goal(actor=lead, client=rec, fields=_goal_fields(lead, "Sleep", shared=True))
+    goal = create_goal(actor=lead, client=rec, fields=goal_fields(lead, "Sleep", shared=True))
     note = record.post_note(actor=lead, client=rec, body="Team note", visibility="team")
     return {
         "record": rec,
@@ -384,7 +384,7 @@ def test_an_entry_with_its_history(app, client, world):
 def test_goals_with_version_and_check_ins(app, client, world):
     lead, rec, goal = world["lead"], world["record"], world["goal"]
     check_in(actor=lead, client=rec, goal=goal, measured_on=date(2026, 1, 12), value=Decimal(3))
-    hidden = create_goal(actor=lead, client=rec, fields=_goal_fields(lead, "Hidden", shared=False))
+    hidden = create_goal(actor=lead, client=rec, fields=goal_fields(lead, "Hidden", shared=False))
     token = make_token(lead)
     listing = get(client, token, f"/clients/{rec.id}/goals").get_json()["items"]
     assert {g["title"] for g in listing} == {"Sleep", "Hidden"}
@@ -419,7 +419,7 @@ def _client_reads(client, world) -> list[str]:
     seen = [e["id"] for body in bodies for e in json.loads(body)["items"]]
     for path in ["", "/goals", f"/goals/{ids['shared_goal']}", "/medications", "?x=1"]:
         bodies.append(get(client, token, f"/clients/{rec.id}{path}").get_data(as_text=True))
-    hidden = [ids["private"], ids["blind_weight"], ids["medication"], ids["progress"]]
+    hidden = [ids["private"], ids["blind_weight"], ids["medication"], ids["hidden_check_in"]]
     for entry_id in [*seen, *hidden]:
         bodies.append(
             get(client, token, f"/clients/{rec.id}/entries/{entry_id}").get_data(as_text=True)
@@ -432,10 +432,10 @@ def _client_reads(client, world) -> list[str]:
 
 
 def test_the_clients_api_view_holds_nothing_that_was_not_shared(app, client):
-    world = _build()
+    world = build_world()
     bodies = _client_reads(client, world)
     for body in bodies:
-        assert _leaks(body) == [], body[:300]
+        assert leaks(body) == [], body[:300]
     everything = "\n".join(bodies)
     for name, text in SHARED.items():
         assert text in everything, f"the {name} should show to the client"
@@ -477,7 +477,7 @@ def _count(client, count_queries, token: str, path: str) -> int:
 def _grow_record(rec, lead, psych, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         record.post_note(actor=lead, client=rec, body=f"grow {i}")
-        goal = create_goal(actor=lead, client=rec, fields=_goal_fields(lead, f"G{i}", shared=True))
+        goal = create_goal(actor=lead, client=rec, fields=goal_fields(lead, f"G{i}", shared=True))
         check_in(
             actor=psych, client=rec, goal=goal, measured_on=date(2026, 1, 12), value=Decimal(i)
         )

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -22,20 +21,15 @@ from sqlalchemy import select
 
 from careteam.audit import AuditEvent
 from careteam.clients import services as clients
-from careteam.clients.models import Client
 from careteam.emergency.services import open_grant
 from careteam.enums import (
     AuditOutcome,
     Discipline,
-    GoalDirection,
-    LevelOfCare,
-    MedicationAction,
     NutritionType,
     Role,
-    Visibility,
 )
 from careteam.extensions import db
-from careteam.goals.services import GoalFields, check_in, create_goal
+from careteam.goals.services import check_in, create_goal
 from careteam.medications.services import record_change
 from careteam.nutrition.services import post_update
 from careteam.record.services import post_note
@@ -47,6 +41,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
+from tests.worlds import SHARED, World, build_world, goal_fields, leaks
 
 BLIND_WEIGHT = Decimal("71.3")
 # 71.3 on its own in any formatting (71.3, 71.30, 71,3), not inside 171.3 or 71.35.
@@ -69,116 +64,39 @@ TEXT = {
 }
 
 
-@dataclass
-class World:
-    record: Client
-    lead: object
-    psych: object
-    dietitian: object
-    own: object
-
-
-def _goal(lead, title: str, *, shared: bool) -> GoalFields:
-    return GoalFields(
-        title=title,
-        measure="Nights with 7 hours of sleep",
-        unit="nights a week",
-        baseline=Decimal(2),
-        target=Decimal(5),
-        direction=GoalDirection.UP,
-        target_date=date(2099, 1, 1),
-        owner_id=lead.id,
-        shared_with_client=shared,
-    )
-
-
 def _build() -> World:
-    lead = make_provider(Discipline.THERAPIST, name="Dana Okafor")
-    lead.credentials, lead.share_email, lead.phone = "LCSW", True, "+1 555 0100"
-    psych = make_provider(Discipline.PSYCHIATRIST, name="Dr. Raman")
-    dietitian = make_provider(Discipline.DIETITIAN, name="Noor Haddad")
-    leaving = make_provider(Discipline.CASE_MANAGER, name="Casey Leaving")
-    own = make_user(Role.CLIENT, email="alex@example.com")
-    record = make_client(lead, name="Alex Client", level=LevelOfCare.OUTPATIENT_WEEKLY)
-    record.date_of_birth, record.preferred_name = date(2001, 4, 9), "Lex"
-    db.session.commit()
-    for member in (psych, dietitian):
-        add_member(record, member, lead)
-    gone = add_member(record, leaving, lead)
-    clients.end_member(actor=lead, client=record, member_id=gone.id)
-    clients.link_portal_account(actor=lead, client=record, email=own.email)
-
-    post_note(actor=lead, client=record, body=TEXT["private"], visibility=Visibility.PRIVATE)
-    post_note(actor=psych, client=record, title="Plan", body=TEXT["team"], urgent=True)
-    post_note(actor=lead, client=record, body=TEXT["shared"], visibility=Visibility.CLIENT)
-    old = post_note(actor=lead, client=record, body=TEXT["old shared"], visibility="client")
-    post_note(actor=lead, client=record, body=TEXT["new shared"], visibility="client", amends=old)
-
-    shared = create_goal(
-        actor=lead, client=record, fields=_goal(lead, TEXT["shared goal"], shared=True)
+    """The record of tests/worlds.py with this module's texts, in the shape its counts
+    expect: one team note (urgent), one check-in, two weights, one meal plan."""
+    return build_world(
+        texts={
+            "private note": TEXT["private"],
+            "urgent team note": TEXT["team"],
+            "urgent team note title": "Plan",
+            "shared note": TEXT["shared"],
+            "old text of an amended shared note": TEXT["old shared"],
+            "current text of the amended shared note": TEXT["new shared"],
+            "shared goal": TEXT["shared goal"],
+            "shared check-in": TEXT["check-in"],
+            "unshared goal title": TEXT["hidden goal"],
+            "medication": "Sertraline",
+            "medication reason": TEXT["dose reason"],
+            "second medication": "Hydroxyzine",
+            "stop reason": TEXT["stop reason"],
+            "meal plan": TEXT["meal plan"],
+            "blind weight note": TEXT["blind note"],
+            "level of care reason": TEXT["level reason"],
+        },
+        leave_out={
+            "team_note",
+            "withdrawn_note",
+            "hidden_check_in",
+            "later_goal",
+            "supplement",
+            "nutrition_note",
+        },
+        blind_weight=BLIND_WEIGHT,
+        open_weight=OPEN_WEIGHT,
     )
-    check_in(
-        actor=psych,
-        client=record,
-        goal=shared,
-        measured_on=date(2026, 1, 12),
-        value=Decimal("3.5"),
-        comment=TEXT["check-in"],
-    )
-    create_goal(actor=lead, client=record, fields=_goal(lead, TEXT["hidden goal"], shared=False))
-
-    start = date.today() - timedelta(days=30)
-    med = {"actor": psych, "client": record, "unit": "mg", "route": "oral", "frequency": "daily"}
-    record_change(
-        medication="Sertraline",
-        action=MedicationAction.STARTED,
-        effective_date=start,
-        dose=Decimal(50),
-        **med,
-    )
-    record_change(
-        medication="Sertraline",
-        action=MedicationAction.DOSE_CHANGED,
-        effective_date=start + timedelta(days=14),
-        dose=Decimal(100),
-        reason=TEXT["dose reason"],
-        **med,
-    )
-    record_change(
-        medication="Hydroxyzine",
-        action=MedicationAction.STARTED,
-        effective_date=start,
-        dose=Decimal(25),
-        **med,
-    )
-    record_change(
-        medication="Hydroxyzine",
-        action=MedicationAction.STOPPED,
-        effective_date=start + timedelta(days=7),
-        reason=TEXT["stop reason"],
-        **{k: v for k, v in med.items() if k in ("actor", "client")},
-    )
-
-    weigh = {"actor": dietitian, "client": record, "update_type": NutritionType.WEIGHT}
-    post_update(
-        weight_kg=BLIND_WEIGHT,
-        blind=True,
-        measured_on=date.today(),
-        text=TEXT["blind note"],
-        **weigh,
-    )
-    post_update(weight_kg=OPEN_WEIGHT, measured_on=date.today() - timedelta(days=7), **weigh)
-    post_update(
-        actor=dietitian, client=record, update_type=NutritionType.MEAL_PLAN, text=TEXT["meal plan"]
-    )
-    clients.change_level_of_care(
-        actor=lead,
-        client=record,
-        level=LevelOfCare.INTENSIVE_OUTPATIENT,
-        effective_date=date.today(),
-        reason=TEXT["level reason"],
-    )
-    return World(record=record, lead=lead, psych=psych, dietitian=dietitian, own=own)
 
 
 def _url(record_id: int) -> str:
@@ -369,13 +287,11 @@ def test_client_export_holds_only_what_is_shared_with_the_client(app, client, au
 
 def test_client_export_passes_the_portal_leak_search(app, client, auth):
     """The same record and search that every portal page passes (test_client_visibility)."""
-    from tests import test_client_visibility as visibility
-
-    world = visibility._build()
+    world = build_world()
     body = _export(client, auth, world.own, world.record.id).get_data(as_text=True)
     _validated(body)
-    assert visibility._leaks(body) == []
-    shown = {k: v for k, v in visibility.SHARED.items() if k != "practice"}  # not exported
+    assert leaks(body) == []
+    shown = {k: v for k, v in SHARED.items() if k != "practice"}  # not exported
     assert [name for name, text in shown.items() if text not in body] == []
 
 
@@ -460,13 +376,17 @@ def _grow(world: World, times: int) -> None:
     record, lead = world.record, world.lead
     for n in range(times):
         add_member(record, make_provider(Discipline.NURSE_PRACTITIONER), lead)
-        post_note(actor=world.psych, client=record, body=f"More {n}", visibility="client")
-        goal = create_goal(actor=lead, client=record, fields=_goal(lead, f"Goal {n}", shared=True))
+        post_note(
+            actor=world.people["psych"], client=record, body=f"More {n}", visibility="client"
+        )
+        goal = create_goal(
+            actor=lead, client=record, fields=goal_fields(lead, f"Goal {n}", shared=True)
+        )
         check_in(
             actor=lead, client=record, goal=goal, measured_on=date(2026, 1, 12), value=Decimal(n)
         )
         record_change(
-            actor=world.psych,
+            actor=world.people["psych"],
             client=record,
             medication=f"Drug {n}",
             action="started",
@@ -477,14 +397,14 @@ def _grow(world: World, times: int) -> None:
             frequency="daily",
         )
         post_update(
-            actor=world.dietitian,
+            actor=world.people["diet"],
             client=record,
             update_type=NutritionType.WEIGHT,
             weight_kg=Decimal(60 + n),
             measured_on=date.today(),
         )
         post_update(
-            actor=world.dietitian,
+            actor=world.people["diet"],
             client=record,
             update_type=NutritionType.MEAL_PLAN,
             text=f"Plan {n}",
