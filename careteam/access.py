@@ -234,6 +234,34 @@ def membership_of(user: User, client_id: int) -> CareTeamMember | None:
     )
 
 
+def is_active_member(user_id: int, client_id: int) -> bool:
+    """Is this provider an active member of the client's team now? One indexed query."""
+    return (
+        db.session.scalar(
+            select(CareTeamMember.id).where(
+                CareTeamMember.client_id == client_id,
+                CareTeamMember.provider_id == user_id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+            )
+        )
+        is not None
+    )
+
+
+def active_members(client_id: int) -> list[CareTeamMember]:
+    """The client's active team, with each provider loaded: who may open the record now."""
+    return list(
+        db.session.scalars(
+            select(CareTeamMember)
+            .where(
+                CareTeamMember.client_id == client_id,
+                CareTeamMember.status == MemberStatus.ACTIVE,
+            )
+            .options(joinedload(CareTeamMember.provider))
+        )
+    )
+
+
 def visible_client_ids(user: User) -> Select:
     """A subquery of the ids of clients whose record the user may open."""
     if user.role == Role.PROVIDER and user.is_active:

@@ -12,6 +12,7 @@ from flask import render_template
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 
+from careteam import access
 from careteam.audit import AuditEvent
 from careteam.audit.viewer import count_for
 from careteam.clients import services as client_services
@@ -813,7 +814,7 @@ def test_timeline_partial_issues_no_queries(app, team, count_queries):
         login_user(lead)
         assert current_user.time_zone  # the viewer is loaded before counting
         entries = record_services.timeline(lead, record).entries
-        members = record_services.active_members(record)
+        members = access.active_members(record.id)
         medication = [e for e in entries if e.kind == "medication"]
         assert len(medication) == 8
         with count_queries() as counter:

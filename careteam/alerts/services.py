@@ -8,19 +8,18 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from careteam import access, audit, mail
 from careteam.alerts.emails import render_alert
 from careteam.alerts.models import AlertDelivery, OutboxAlert
 from careteam.auth.models import User
-from careteam.clients.models import CareTeamMember, Client
+from careteam.clients.models import Client
 from careteam.digests import schedule
 from careteam.digests.services import MAX_ATTEMPTS, backoff_seconds, preference_for
-from careteam.enums import AlertStatus, EntryKind, MemberStatus
+from careteam.enums import AlertStatus
 from careteam.extensions import db, utcnow
-from careteam.record.models import Entry
 from careteam.timefmt import zone_of
+
 
 def fan_out(alert_id: int, now: datetime | None = None) -> int:
     """Create one delivery per team member who wants alerts; idempotent. Returns count."""
@@ -51,23 +50,10 @@ def fan_out(alert_id: int, now: datetime | None = None) -> int:
     return created
 
 
-def _active_members(alert: OutboxAlert) -> list[CareTeamMember]:
-    return list(
-        db.session.scalars(
-            select(CareTeamMember)
-            .where(
-                CareTeamMember.client_id == alert.client_id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-            )
-            .options(joinedload(CareTeamMember.provider))
-        )
-    )
-
-
 def _entry_recipients(alert: OutboxAlert, now: datetime) -> list[tuple[int, datetime]]:
     """Every other active member who wants alerts, held until their quiet hours end."""
     recipients = []
-    for member in _active_members(alert):
+    for member in access.active_members(alert.client_id):
         user = member.provider
         if user.id == alert.entry.author_id:
             continue
@@ -88,7 +74,7 @@ def _emergency_recipients(alert: OutboxAlert, now: datetime) -> list[tuple[int, 
     hours hold it back. A team without an active lead tells every active member.
     """
     grant = alert.emergency_access
-    active = _active_members(alert)
+    active = access.active_members(alert.client_id)
     leads = [m for m in active if m.is_lead] or active
     return [
         (m.provider.id, now)

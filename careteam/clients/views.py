@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.access import Action, can, load_client, require
+from careteam.access import Action, active_members, can, load_client, require
 from careteam.clients import services
 from careteam.clients.forms import (
     AddMemberForm,
@@ -116,7 +116,7 @@ def show(client_id: int):
     page = record_services.timeline(
         current_user, client, kinds=kinds, author_id=author_id, cursor=cursor
     )
-    team = record_services.active_members(client)
+    team = active_members(client.id)
     return render_template(
         "clients/show.html",
         client=client,

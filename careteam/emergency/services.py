@@ -14,13 +14,12 @@ from flask import current_app, has_request_context, request
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from careteam import audit
+from careteam import access, audit
 from careteam.alerts.outbox import queue_emergency_alert
 from careteam.auth.models import User
-from careteam.clients.models import CareTeamMember, Client
+from careteam.clients.models import Client
 from careteam.emergency.grants import live_grant
 from careteam.emergency.models import REASON_MAX, REASON_MIN, EmergencyAccess
-from careteam.enums import MemberStatus
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 
@@ -61,19 +60,6 @@ def find_by_id(*, actor: User, client_id: int) -> list[int]:
     return [found] if found is not None else []
 
 
-def is_active_member(user: User, client_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(CareTeamMember.id).where(
-                CareTeamMember.client_id == client_id,
-                CareTeamMember.provider_id == user.id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-            )
-        )
-        is not None
-    )
-
-
 def open_grant(
     *, actor: User, client: Client, reason: str, now: datetime | None = None
 ) -> EmergencyAccess:
@@ -84,7 +70,7 @@ def open_grant(
         raise UserFacingError(
             f"Write between {REASON_MIN} and {REASON_MAX} characters.", field="reason"
         )
-    if is_active_member(actor, client.id):
+    if access.is_active_member(actor.id, client.id):
         raise UserFacingError("You are on this client's team: open the record directly.")
     now = now or utcnow()
     grant = EmergencyAccess(

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from careteam import audit
-from careteam.access import Action, decide_global, require
+from careteam.access import Action, decide_global, is_active_member, require
 from careteam.clients.models import Client
 from careteam.emergency import services
 from careteam.emergency.forms import FindClientForm, ReasonForm
@@ -60,7 +60,7 @@ def find():
                 date_of_birth=form.date_of_birth.data,
             )
         session[FOUND_KEY] = ids
-        members = {i for i in ids if services.is_active_member(current_user, i)}
+        members = {i for i in ids if is_active_member(current_user.id, i)}
         return render_template("emergency/find.html", form=form, found=ids, members=members)
     status = 400 if request.method == "POST" else 200
     return render_template("emergency/find.html", form=form, found=None, members=set()), status
@@ -84,7 +84,7 @@ def _reachable(client_id: int) -> Client:
 @require(Action.EMERGENCY_ACCESS)
 def reason(client_id: int):
     client = _reachable(client_id)
-    if services.is_active_member(current_user, client_id):
+    if is_active_member(current_user.id, client_id):
         flash("You are on this client's team: no emergency access is needed.", "success")
         return redirect(url_for("clients.show", client_id=client_id))
     live = services.live_grant(user_id=current_user.id, client_id=client_id)

@@ -11,10 +11,11 @@ from sqlalchemy import Select, case, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from careteam import access
 from careteam.auth.models import User
 from careteam.charts import Line, line_chart
-from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, MemberStatus, Visibility
+from careteam.clients.models import Client
+from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.goals.models import (
@@ -75,14 +76,7 @@ def _raise_first(problems: list[UserFacingError]) -> None:
 
 
 def _check_owner(client: Client, owner_id: int) -> None:
-    active = db.session.scalar(
-        select(CareTeamMember.id).where(
-            CareTeamMember.client_id == client.id,
-            CareTeamMember.provider_id == owner_id,
-            CareTeamMember.status == MemberStatus.ACTIVE,
-        )
-    )
-    if active is None:
+    if not access.is_active_member(owner_id, client.id):
         raise UserFacingError("Choose an owner who is on the care team now.", "owner_id")
 
 
@@ -312,17 +306,9 @@ def recent_events(goal: Goal, limit: int = HISTORY_LIMIT) -> list[GoalEvent]:
     return list(db.session.scalars(events_query(goal).limit(limit)))
 
 
-def get_check_in(client: Client, entry_id: int, viewer: User) -> GoalProgress:
-    """A check-in of this client the viewer may see; LookupError otherwise."""
-    entry = record.get_entry(client, entry_id, viewer)
-    if not isinstance(entry, GoalProgress):
-        raise LookupError(entry_id)
-    return entry
-
-
 def owner_choices(client: Client, current: Goal | None = None) -> list[tuple[int, str]]:
     """Who may own a goal: the active team, plus a current owner who has since left."""
-    members = sorted(record.active_members(client), key=lambda m: m.provider.display_name)
+    members = sorted(access.active_members(client.id), key=lambda m: m.provider.display_name)
     options = [
         (m.provider_id, f"{m.provider.display_name} ({m.discipline_label})") for m in members
     ]

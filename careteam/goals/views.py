@@ -6,14 +6,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.access import Action, ClientAccess, can, load_client
-from careteam.enums import GoalAchievement, GoalDirection, GoalStatus
+from careteam.access import Action, ClientAccess, can, load_client, load_entry
+from careteam.enums import EntryKind, GoalAchievement, GoalDirection, GoalStatus
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.goals import rules, services
 from careteam.goals.forms import EditGoalForm, GoalForm, ProgressForm
 from careteam.goals.models import Goal
-from careteam.record.amending import audit_amend_page
+from careteam.record.services import open_amend_form
 
 bp = Blueprint("goals", __name__, url_prefix="/clients/<int:client_id>/goals")
 
@@ -216,28 +216,29 @@ def progress(client_id: int, goal_id: int):
     return html, 400
 
 
+# What the amend form says when the policy refuses (load_entry's refusal status).
+REFUSED = {
+    403: "Only the person who recorded a check-in can amend it.",
+    409: "This check-in was already amended. Amend the newest version.",
+}
+
+
 @bp.route("/progress/<int:entry_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend_progress(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.POST_GOAL)
-    try:
-        old = services.get_check_in(access.client, entry_id, current_user)
-    except LookupError:
-        abort(404)
+    found = load_entry(client_id, entry_id, kinds={EntryKind.GOAL_PROGRESS}, amend=True)
+    old = found.entry
     # Prefilled on GET only: a POST must carry every field, never fall back to the old comment.
     form = ProgressForm(obj=old if request.method == "GET" else None, today=services.local_today())
     status = 200
-    if old.author_id != current_user.id:
-        form.form_errors.append("Only the person who recorded a check-in can amend it.")
-        status = 403
-    elif not old.is_current:
-        form.form_errors.append("This check-in was already amended. Amend the newest version.")
-        status = 409
+    if found.refusal is not None:
+        form.form_errors.append(REFUSED[found.refusal.status])
+        status = found.refusal.status
     elif form.validate_on_submit():
         try:
             services.amend_check_in(
                 actor=current_user,
-                client=access.client,
+                client=found.client,
                 old=old,
                 measured_on=form.measured_on.data,
                 value=form.value.data,
@@ -250,15 +251,13 @@ def amend_progress(client_id: int, entry_id: int):
             return redirect(url_for("goals.show", client_id=client_id, goal_id=old.goal_id))
     if request.method == "POST" and status == 200:
         status = 400
-    html = render_template(
+    if request.method == "GET":
+        open_amend_form(old, client_id=client_id)
+    return render_template(
         "goals/progress.html",
         form=form,
-        client=access.client,
+        client=found.client,
         active="goals",
         goal=old.goal,
         amending=old,
-    )
-    audit_amend_page(
-        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
-    )
-    return html, status
+    ), status

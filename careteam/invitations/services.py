@@ -8,11 +8,11 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from careteam import audit
+from careteam import access, audit
 from careteam.auth.models import User
 from careteam.auth.services import normalize_email
-from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import AuditOutcome, Discipline, MemberStatus, Role
+from careteam.clients.models import Client
+from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.invitations.models import Invitation, InvitationKind, InvitationStatus
@@ -114,14 +114,7 @@ def invite_to_team(
                 client_id=client.id,
                 detail="deactivated account",
             )
-        active = db.session.scalar(
-            select(CareTeamMember.id).where(
-                CareTeamMember.client_id == client.id,
-                CareTeamMember.provider_id == user.id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-            )
-        )
-        if active is not None:
+        if access.is_active_member(user.id, client.id):
             raise _refuse(
                 actor,
                 action,

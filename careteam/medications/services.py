@@ -6,6 +6,7 @@ superseded) changes, so an amendment corrects the list simply by replacing a cha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -13,20 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from careteam import audit
+from careteam import access, audit
 from careteam.access import entry_visible_to
 from careteam.auth.models import User
-from careteam.clients.models import Client
+from careteam.clients.models import CareTeamMember, Client
 from careteam.enums import MedicationAction, Visibility
 from careteam.extensions import db
-from careteam.medications.derive import medication_histories
+from careteam.medications.derive import MedicationHistory, medication_histories
 from careteam.medications.models import (
     MedicationAck,
     MedicationChange,
     format_dose,
     medication_key,
 )
-from careteam.record.services import EntryError, add_entry, amend_entry
+from careteam.record.services import EntryError, add_entry, amend_entry, check_amendable
 from careteam.timefmt import today_for
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -245,12 +246,7 @@ def record_change(
         visibility=Visibility.TEAM,
     )
     if amends is not None:
-        if amends.client_id != client.id:
-            raise LookupError(amends.id)
-        if amends.author_id != actor.id:
-            raise EntryError("Only the prescriber who recorded a change can amend it.")
-        if not amends.is_current:
-            raise EntryError("This change was already amended. Amend the newest version.")
+        check_amendable(amends, actor=actor, client=client)
         # Judge the correction as if the version it replaces had never been.
         _check_against_list(change, client=client, ignore=amends.id)
         return amend_entry(amends, change, actor=actor, client=client)
@@ -313,3 +309,56 @@ def change_form_data(change: MedicationChange) -> dict:
         "effective_date": change.effective_date,
         "reason": change.reason,
     }
+
+
+@dataclass(frozen=True)
+class MedicationList:
+    """What the medications page shows: each medication's history, split for the page."""
+
+    histories: list[MedicationHistory]
+    current: list[MedicationHistory]
+    planned: list[MedicationHistory]
+    team: list[CareTeamMember]
+    today: date
+
+
+def open_medication_list(*, viewer: User, client: Client) -> MedicationList:
+    """Open a client's medication list: audited as a view first, then loaded (fresh)."""
+    client_id = client.id
+    audit.record_view(
+        action="view_medications", object_type="client", object_id=client_id, client_id=client_id
+    )
+    today = today_for(viewer)
+    histories = medication_histories(client_changes(client, viewer=viewer), as_of=today)
+    return MedicationList(
+        histories=histories,
+        current=[h for h in histories if h.on_list],
+        planned=[h for h in histories if h.latest is None and h.upcoming],
+        team=access.active_members(client_id),
+        today=today,
+    )
+
+
+def prefill_change(
+    *, viewer: User, client: Client, key: str, action: str, today: date
+) -> dict | None:
+    """The form data to change or stop a medication on the list (the list's links).
+
+    None when the key names nothing on the list. Showing it is audited as a view of the
+    change it starts from.
+    """
+    histories = medication_histories(client_changes(client, viewer=viewer), as_of=today)
+    history = next((h for h in histories if h.key == key and h.on_list), None)
+    if history is None:
+        return None
+    data = change_form_data(history.latest)
+    audit.record_view(
+        action="view_medication_change",
+        object_type="entry",
+        object_id=history.latest.id,
+        client_id=history.latest.client_id,
+    )
+    data.update(action=action, effective_date=today, reason="")
+    if action == MedicationAction.STOPPED:
+        data.update(dose="", unit="", route="", frequency="")
+    return data

@@ -5,12 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from careteam import audit
-from careteam.access import Action, can, load_client
-from careteam.enums import MedicationAction
+from careteam.access import Action, can, load_client, load_entry
+from careteam.enums import EntryKind, MedicationAction
 from careteam.errors import UserFacingError, attach_error
-from careteam.extensions import db
-from careteam.medications import derive, services
+from careteam.medications import services
 from careteam.medications.forms import (
     FREQUENCIES,
     ROUTES,
@@ -19,38 +17,26 @@ from careteam.medications.forms import (
     MedicationChangeForm,
 )
 from careteam.medications.models import MedicationChange
-from careteam.record.services import active_members, refuse_amendment
+from careteam.record.services import open_amend_form
 
 bp = Blueprint("medications", __name__, url_prefix="/clients/<int:client_id>/medications")
-
-
-def _audit_view(action: str, *, client_id: int, object_id: int) -> None:
-    """Record that clinical content was shown (a client's list, or one change)."""
-    object_type = "client" if action == "view_medications" else "entry"
-    audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
-    db.session.commit()
 
 
 @bp.get("", strict_slashes=False)
 @login_required
 def index(client_id: int):
     access = load_client(client_id, Action.VIEW_RECORD)
-    # Audit first: the commit must not expire what the page then loads.
-    _audit_view("view_medications", client_id=client_id, object_id=client_id)
-    today = services.today_for(current_user)
-    histories = derive.medication_histories(
-        services.client_changes(access.client, viewer=current_user), as_of=today
-    )
+    page = services.open_medication_list(viewer=current_user, client=access.client)
     return render_template(
         "medications/index.html",
         client=access.client,
         active="medications",
-        histories=histories,
-        current=[h for h in histories if h.on_list],
-        planned=[h for h in histories if h.latest is None and h.upcoming],
-        team=active_members(access.client),
+        histories=page.histories,
+        current=page.current,
+        planned=page.planned,
+        team=page.team,
         viewer=current_user,
-        today=today,
+        today=page.today,
         can_post=can(Action.POST_MEDICATION, access),
         ack_back="medications",
     )
@@ -120,46 +106,36 @@ def _prefill_from_list(form: MedicationChangeForm, client, today) -> None:
     action = request.args.get("action", "")
     if not key or action not in set(MedicationAction) - {MedicationAction.STARTED}:
         return
-    histories = derive.medication_histories(
-        services.client_changes(client, viewer=current_user), as_of=today
+    data = services.prefill_change(
+        viewer=current_user, client=client, key=key, action=action, today=today
     )
-    history = next((h for h in histories if h.key == key and h.on_list), None)
-    if history is None:
-        return
-    data = services.change_form_data(history.latest)
-    _audit_view("view_medication_change", client_id=client.id, object_id=history.latest.id)
-    data.update(action=action, effective_date=today, reason="")
-    if action == MedicationAction.STOPPED:
-        data.update(dose="", unit="", route="", frequency="")
-    form.process(data=data)
+    if data is not None:
+        form.process(data=data)
+
+
+# What the amend form says when the policy refuses (load_entry's refusal status).
+REFUSED = {
+    403: "Only the prescriber who recorded a change can amend it. "
+    "Record a new change or write a note instead.",
+    409: "This change was already amended. Amend the newest version.",
+}
 
 
 @bp.route("/<int:entry_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.POST_MEDICATION)
-    client = access.client
-    try:
-        old = services.get_change(client, entry_id, current_user)
-    except LookupError:
-        abort(404)
+    found = load_entry(client_id, entry_id, kinds={EntryKind.MEDICATION}, amend=True)
+    client, old = found.client, found.entry
     if request.method == "POST":
         form = MedicationChangeForm()
     else:
         form = MedicationChangeForm(data=services.change_form_data(old))
-        _audit_view("view_medication_change", client_id=client_id, object_id=old.id)
+        open_amend_form(old, client_id=client_id, action="view_medication_change")
     form.today = services.today_for(current_user)
     # Like notes: refuse with the form shown, so the prescriber sees what they wanted.
-    if old.author_id != current_user.id:
-        refuse_amendment(old, client_id=client_id)
-        form.form_errors.append(
-            "Only the prescriber who recorded a change can amend it. "
-            "Record a new change or write a note instead."
-        )
-        return _render_form(form, client, amends=old)[0], 403
-    if not old.is_current:
-        form.form_errors.append("This change was already amended. Amend the newest version.")
-        return _render_form(form, client, amends=old)[0], 409
+    if found.refusal is not None:
+        form.form_errors.append(REFUSED[found.refusal.status])
+        return _render_form(form, client, amends=old)[0], found.refusal.status
     if request.method == "POST" and form.validate():
         change = _save(form, client, amends=old)
         if change is not None:

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from careteam import audit
 from careteam.auth.models import User
 from careteam.charts import line_chart
 from careteam.clients.models import Client
@@ -161,6 +162,14 @@ def _current(client: Client, viewer: User):
         )
         .options(joinedload(NutritionUpdate.author))
     )
+
+
+def open_overview(*, viewer: User, client: Client) -> NutritionOverview:
+    """Open the nutrition page: audited as a view first, then loaded (fresh)."""
+    audit.record_view(
+        action="view_nutrition", object_type="client", object_id=client.id, client_id=client.id
+    )
+    return overview(client, viewer)
 
 
 def overview(client: Client, viewer: User) -> NutritionOverview:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from careteam import audit
-from careteam.access import Action, can, load_client
-from careteam.enums import NutritionType
+from careteam.access import Action, can, load_client, load_entry
+from careteam.enums import EntryKind, NutritionType
 from careteam.errors import UserFacingError, attach_error
-from careteam.extensions import db
 from careteam.nutrition import services
 from careteam.nutrition.forms import NutritionForm
 from careteam.nutrition.models import NutritionUpdate
-from careteam.record.amending import audit_amend_page
-from careteam.record.services import get_entry
+from careteam.record.services import open_amend_form
 
 bp = Blueprint("nutrition", __name__, url_prefix="/clients/<int:client_id>/nutrition")
 
@@ -44,10 +41,7 @@ def _save(form: NutritionForm, client, amends: NutritionUpdate | None = None):
 def index(client_id: int):
     access = load_client(client_id, Action.VIEW_RECORD)
     client = access.client
-    audit.record("view_nutrition", object_type="client", object_id=client.id, client_id=client.id)
-    db.session.commit()
-    # Read after the commit, which expires every loaded object.
-    overview = services.overview(client, current_user)
+    overview = services.open_overview(viewer=current_user, client=client)
     return render_template(
         "nutrition/index.html",
         client=client,
@@ -81,32 +75,29 @@ def new(client_id: int):
     ), status
 
 
+# What the amend form says when the policy refuses (load_entry's refusal status).
+REFUSED = {
+    403: "Only the author can amend a nutrition update. Add a nutrition note instead.",
+    409: "This update was already amended. Amend the newest version.",
+}
+
+
 @bp.route("/<int:entry_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.POST_NUTRITION)
-    try:
-        old = get_entry(access.client, entry_id, current_user)
-    except LookupError:
-        abort(404)
-    if not isinstance(old, NutritionUpdate):
-        abort(404)
+    found = load_entry(client_id, entry_id, kinds={EntryKind.NUTRITION}, amend=True)
+    old = found.entry
     # Prefilled on GET only: a POST must carry every field, never fall back to the old text.
     form = NutritionForm(
         obj=old if request.method == "GET" else None, today=services.today_for(current_user)
     )
     status = 200
-    if old.author_id != current_user.id:
-        form.form_errors.append(
-            "Only the author can amend a nutrition update. Add a nutrition note instead."
-        )
-        status = 403
-    elif not old.is_current:
-        form.form_errors.append("This update was already amended. Amend the newest version.")
-        status = 409
+    if found.refusal is not None:
+        form.form_errors.append(REFUSED[found.refusal.status])
+        status = found.refusal.status
     elif form.validate_on_submit():
         try:
-            update = _save(form, access.client, amends=old)
+            update = _save(form, found.client, amends=old)
         except UserFacingError as error:
             attach_error(form, error)
         else:
@@ -116,10 +107,8 @@ def amend(client_id: int, entry_id: int):
             )
     if request.method == "POST" and status == 200:
         status = 400
-    html = render_template(
-        "nutrition/form.html", form=form, client=access.client, amending=old, blocked=status > 400
-    )
-    audit_amend_page(
-        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
-    )
-    return html, status
+    if request.method == "GET":
+        open_amend_form(old, client_id=client_id)
+    return render_template(
+        "nutrition/form.html", form=form, client=found.client, amending=old, blocked=status > 400
+    ), status

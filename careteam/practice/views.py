@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.access import Action, ClientAccess, can, load_client, require
+from careteam.access import Action, ClientAccess, can, load_client, load_entry, require
+from careteam.enums import EntryKind
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.portal.services import own_client_id
@@ -14,6 +15,7 @@ from careteam.practice import services
 from careteam.practice.forms import AssignmentForm, LogForm
 from careteam.practice.models import PracticeAssignment
 from careteam.practice.rules import ENDED_MESSAGE
+from careteam.record.services import open_amend_form
 
 bp = Blueprint("practice", __name__)
 
@@ -120,27 +122,29 @@ def show(client_id: int, entry_id: int):
     return audit.shown(html, "view_practice_logs", "entry", assignment.id, client_id)
 
 
+# What the amend form says when the policy refuses (load_entry's refusal status).
+REFUSED = {
+    403: "Only the person who assigned a practice can amend it. "
+    "You can end it, or write a note to the team.",
+    409: "This assignment was already changed. Amend the newest version.",
+}
+
+
 @bp.route("/clients/<int:client_id>/practice/<int:entry_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.ASSIGN_PRACTICE)
-    old = _load(access, entry_id)
+    found = load_entry(client_id, entry_id, kinds={EntryKind.PRACTICE}, amend=True)
+    old = found.entry
     # Prefilled on GET only: a POST must carry every field.
     form = AssignmentForm(obj=old) if request.method == "GET" else AssignmentForm()
     status = 200
-    if old.author_id != current_user.id:
-        form.form_errors.append(
-            "Only the person who assigned a practice can amend it. "
-            "You can end it, or write a note to the team."
-        )
-        status = 403
-    elif not old.is_current:
-        form.form_errors.append("This assignment was already changed. Amend the newest version.")
-        status = 409
+    if found.refusal is not None:
+        form.form_errors.append(REFUSED[found.refusal.status])
+        status = found.refusal.status
     elif request.method == "POST" and form.validate_on_submit():
         try:
             new = services.amend_assignment(
-                actor=current_user, client=access.client, old=old, fields=form.fields()
+                actor=current_user, client=found.client, old=old, fields=form.fields()
             )
         except UserFacingError as error:
             attach_error(form, error)
@@ -151,12 +155,11 @@ def amend(client_id: int, entry_id: int):
             return redirect(url_for("practice.show", client_id=client_id, entry_id=new.id))
     if request.method == "POST" and status == 200:
         status = 400
-    html = render_template(
-        "practice/form.html", form=form, client=access.client, active="practice", amending=old
-    )
     if request.method == "GET":
-        html = audit.shown(html, "view_entry", "entry", entry_id, client_id)
-    return html, status
+        open_amend_form(old, client_id=client_id)
+    return render_template(
+        "practice/form.html", form=form, client=found.client, active="practice", amending=old
+    ), status
 
 
 @bp.post("/clients/<int:client_id>/practice/<int:entry_id>/end")

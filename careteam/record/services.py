@@ -10,12 +10,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
-from careteam import audit
+from careteam import access, audit
 from careteam.access import entry_visible_to
 from careteam.alerts.outbox import queue_alert
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
-from careteam.enums import AuditOutcome, EntryKind, MemberStatus, Visibility
+from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
@@ -48,12 +48,8 @@ def add_entry(entry: Entry, *, actor: User, client: Client, commit: bool = True)
     return entry
 
 
-def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry:
-    """Replace an entry by a corrected version; both stay in the history.
-
-    Only the author amends, only the current version, and only once (a unique
-    constraint settles two amendments racing for the same version).
-    """
+def check_amendable(old: Entry, *, actor: User, client: Client) -> None:
+    """The record's own guard (access.load_entry decides it for requests, with the audit)."""
     if old.client_id != client.id:
         raise LookupError(old.id)
     if old.author_id != actor.id:
@@ -62,6 +58,15 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
         raise EntryError(
             "This entry was already amended. Amend the newest version.", http_status=409
         )
+
+
+def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry:
+    """Replace an entry by a corrected version; both stay in the history.
+
+    Only the author amends, only the current version, and only once (a unique
+    constraint settles two amendments racing for the same version).
+    """
+    check_amendable(old, actor=actor, client=client)
     if new.kind != old.kind:
         raise EntryError("An amendment must be of the same kind as the entry.")
     return supersede(
@@ -74,19 +79,6 @@ def amend_entry(old: Entry, new: Entry, *, actor: User, client: Client) -> Entry
             "This entry was amended meanwhile. Reload it and try again.", http_status=409
         ),
     )
-
-
-def refuse_amendment(old: Entry, *, client_id: int) -> None:
-    """Audit (and commit) a refused amendment: only an entry's author may amend it."""
-    audit.record(
-        "amend_entry",
-        object_type="entry",
-        object_id=old.id,
-        client_id=client_id,
-        outcome=AuditOutcome.DENIED,
-        detail="not the author",
-    )
-    db.session.commit()
 
 
 def supersede(
@@ -280,9 +272,13 @@ def page_of(rows: list[Entry], limit: int) -> TimelinePage:
 
 def history(entry: Entry) -> list[Entry]:
     """Every version of an entry, oldest first."""
+    return history_of(entry.history_root_id)
+
+
+def history_of(root: int) -> list[Entry]:
+    """Every version of the entry whose first version is `root`, oldest first."""
     from careteam.medications.models import MedicationAck
 
-    root = entry.history_root_id
     poly = _polymorphic_entries()
     return list(
         db.session.scalars(
@@ -312,6 +308,39 @@ def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
     if entry is None:
         raise LookupError(entry_id)
     return entry
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """What an entry's page shows: its versions newest first, the current one, the team."""
+
+    versions: list[Entry]
+    current: Entry
+    team: list[CareTeamMember]
+
+
+def open_entry(entry: Entry, *, viewer: User, client: Client) -> EntryPage:
+    """Open an entry's page: audited as a view, then every version the viewer may see."""
+    root_id, client_id = entry.history_root_id, client.id
+    audit.record_view(
+        action="view_entry", object_type="entry", object_id=entry.id, client_id=client_id
+    )
+    versions = [
+        v
+        for v in history_of(root_id)
+        if v.visibility != Visibility.PRIVATE or v.author_id == viewer.id
+    ]
+    current = next((v for v in versions if v.is_current), versions[-1])
+    return EntryPage(list(reversed(versions)), current, access.active_members(client_id))
+
+
+def open_amend_form(
+    entry: Entry, *, client_id: int, action: str = "view_entry", object_type: str = "entry"
+) -> None:
+    """An amend form shows the entry's content: audited as a view of it (commits)."""
+    audit.record_view(
+        action=action, object_type=object_type, object_id=entry.id, client_id=client_id
+    )
 
 
 def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime | None:
@@ -368,16 +397,8 @@ def team_authors(client: Client) -> list[User]:
 
 
 def active_members(client: Client) -> list[CareTeamMember]:
-    return list(
-        db.session.scalars(
-            select(CareTeamMember)
-            .where(
-                CareTeamMember.client_id == client.id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-            )
-            .options(joinedload(CareTeamMember.provider))
-        )
-    )
+    """Transitional: the API still calls this name; access.active_members is the query."""
+    return access.active_members(client.id)
 
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in EntryKind]

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from careteam import audit
-from careteam.access import Action, load_client
+from careteam.access import POST_ACTION, Action, can, load_client, load_entry
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError, attach_error
-from careteam.extensions import db
 from careteam.record import services
-from careteam.record.amending import audit_amend_page
 from careteam.record.forms import NoteForm
-from careteam.record.models import Note
 
 bp = Blueprint("record", __name__, url_prefix="/clients/<int:client_id>")
 
@@ -25,12 +21,10 @@ AMEND_ENDPOINTS = {
     EntryKind.NUTRITION: "nutrition.amend",
     EntryKind.PRACTICE: "practice.amend",
 }
-POST_ACTION = {
-    EntryKind.NOTE: Action.POST_NOTE,
-    EntryKind.GOAL_PROGRESS: Action.POST_GOAL,
-    EntryKind.MEDICATION: Action.POST_MEDICATION,
-    EntryKind.NUTRITION: Action.POST_NUTRITION,
-    EntryKind.PRACTICE: Action.ASSIGN_PRACTICE,
+# What the amend form says when the policy refuses (load_entry's refusal status).
+REFUSED = {
+    403: "Only the author can amend a note, and only its newest version.",
+    409: "This note was already amended. Amend the newest version.",
 }
 
 
@@ -63,28 +57,19 @@ def new_note(client_id: int):
 @bp.route("/notes/<int:entry_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend_note(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.POST_NOTE)
-    try:
-        old = services.get_entry(access.client, entry_id, current_user)
-    except LookupError:
-        abort(404)
-    if not isinstance(old, Note):
-        abort(404)
+    found = load_entry(client_id, entry_id, kinds={EntryKind.NOTE}, amend=True)
+    old = found.entry
     # Prefilled on GET only: a POST must carry every field, never fall back to the old text.
     form = NoteForm(obj=old) if request.method == "GET" else NoteForm()
     status = 200
-    if old.author_id != current_user.id or not old.is_current:
-        form.form_errors.append(
-            "Only the author can amend a note, and only its newest version."
-            if old.author_id != current_user.id
-            else "This note was already amended. Amend the newest version."
-        )
-        status = 403 if old.author_id != current_user.id else 409
+    if found.refusal is not None:
+        form.form_errors.append(REFUSED[found.refusal.status])
+        status = found.refusal.status
     elif form.validate_on_submit():
         try:
             note = services.post_note(
                 actor=current_user,
-                client=access.client,
+                client=found.client,
                 title=form.title.data or "",
                 body=form.body.data,
                 visibility=Visibility(form.visibility.data),
@@ -98,51 +83,35 @@ def amend_note(client_id: int, entry_id: int):
             return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{note.id}"))
     if request.method == "POST" and status == 200:
         status = 400
-    html = render_template("record/note_form.html", form=form, client=access.client, amending=old)
-    audit_amend_page(
-        old, client_id=client_id, shown=request.method == "GET", refused=status == 403
-    )
-    return html, status
+    if request.method == "GET":
+        services.open_amend_form(old, client_id=client_id)
+    return render_template(
+        "record/note_form.html", form=form, client=found.client, amending=old
+    ), status
 
 
 @bp.get("/entries/<int:entry_id>")
 @login_required
 def entry(client_id: int, entry_id: int):
-    access = load_client(client_id, Action.VIEW_RECORD)
-    try:
-        found = services.get_entry(access.client, entry_id, current_user)
-    except LookupError:
-        abort(404)
-    versions = [
-        v
-        for v in services.history(found)
-        if v.visibility != Visibility.PRIVATE or v.author_id == current_user.id
-    ]
-    audit.record("view_entry", object_type="entry", object_id=found.id, client_id=access.client.id)
-    db.session.commit()
-    current = next((v for v in versions if v.is_current), versions[-1])
-    amend_endpoint = AMEND_ENDPOINTS.get(EntryKind(current.kind))
+    found = load_entry(client_id, entry_id)
+    page = services.open_entry(found.entry, viewer=current_user, client=found.client)
+    amend_endpoint = AMEND_ENDPOINTS.get(EntryKind(page.current.kind))
+    post_action = POST_ACTION.get(EntryKind(page.current.kind))
     may_amend = (
         amend_endpoint is not None
-        and current.author_id == current_user.id
-        and bool(_may_post(access, current.kind))
+        and page.current.author_id == current_user.id
+        and post_action is not None
+        and can(post_action, found.access)
     )
     return render_template(
         "record/entry.html",
-        client=access.client,
-        versions=list(reversed(versions)),
-        current=current,
+        client=found.client,
+        versions=page.versions,
+        current=page.current,
         amend_url=(
-            url_for(amend_endpoint, client_id=client_id, entry_id=current.id)
+            url_for(amend_endpoint, client_id=client_id, entry_id=page.current.id)
             if may_amend
             else None
         ),
-        team=services.active_members(access.client),
+        team=page.team,
     )
-
-
-def _may_post(access, kind: str) -> bool:
-    from careteam.access import can
-
-    action = POST_ACTION.get(EntryKind(kind))
-    return action is not None and can(action, access)
