@@ -84,7 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from careteam import models  # noqa: F401  (every model registered with the metadata)
     from careteam.admin.views import bp as admin_bp
-    from careteam.api.views import bp as api_bp
+    from careteam.api import init_app as init_api
     from careteam.auth.two_factor_views import bp as two_factor_bp
     from careteam.auth.two_factor_views import enforce_enrolment
     from careteam.auth.views import bp as auth_bp
@@ -120,11 +120,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         two_factor_bp,
         emergency_bp,
         emergency_admin_bp,
-        api_bp,
         fhir_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    init_api(app)  # its blueprint, CSRF exemption, rate limit and problem documents
     if app.config["DEV_MAILBOX"] and app.debug:
         from careteam.devmail.views import bp as devmail_bp
 

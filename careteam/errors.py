@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Protocol
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, Response, current_app, make_response, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from careteam.api.problems import ApiProblem, FieldError, problem_response, wants_problem
-from careteam.api.problems import render as render_problem
 from careteam.extensions import db
 
 log = logging.getLogger("careteam.errors")
+ERROR_ANSWERS = "careteam_error_answers"
 
 
 class UserFacingError(ValueError):
@@ -71,12 +71,53 @@ ERROR_TEXT = {
 }
 
 
+class ErrorAnswer(Protocol):
+    """An adapter's answer to an error of one of its own requests, or None for the others.
+
+    `detail` is the sentence to show, `field` the refused field (if any) and `headers`
+    those the answer must carry (Retry-After).
+    """
+
+    def __call__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response | None: ...
+
+
+def answer_errors_with(app: Flask, answer: ErrorAnswer) -> None:
+    """Let an adapter (the JSON API) answer its own requests' errors in its own format.
+
+    The error pages stay here and know no adapter: each registers its answer when it is
+    registered on the app, and a request none of them claims gets the HTML page.
+    """
+    app.extensions.setdefault(ERROR_ANSWERS, []).append(answer)
+
+
+def _adapter_answer(
+    status: int,
+    detail: str | None = None,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response | None:
+    for answer in current_app.extensions.get(ERROR_ANSWERS, ()):
+        response = answer(status, detail, field=field, headers=headers)
+        if response is not None:
+            return response
+    return None
+
+
 def register_error_pages(app: Flask) -> None:
     """Our own error pages: plain sentences, never a stack trace."""
 
     def render(status: int):
-        if wants_problem():
-            return problem_response(status)
+        answered = _adapter_answer(status)
+        if answered is not None:
+            return answered
         title, advice = ERROR_TEXT.get(status, ERROR_TEXT[400 if status < 500 else 500])
         if (
             request.path.startswith("/healthz")
@@ -94,32 +135,29 @@ def register_error_pages(app: Flask) -> None:
         )
         return render_template("errors.html", status=400, title=title, advice=advice), 400
 
-    @app.errorhandler(ApiProblem)
-    def api_problem(error: ApiProblem):
-        db.session.rollback()
-        return render_problem(error)
-
     @app.errorhandler(UserFacingError)
     def refused(error: UserFacingError):
         # Web views catch their use cases' refusals and show them on the form; only the
         # API lets them through, to answer with the field and the sentence.
         db.session.rollback()
-        if not wants_problem():
+        answered = _adapter_answer(error.http_status, str(error), field=error.field)
+        if answered is None:
             log.exception("unhandled refusal", extra={"path": request.path})
             return render(500)
-        errors = (
-            [FieldError(pointer=f"/{error.field}", detail=str(error))] if error.field else None
-        )
-        return problem_response(error.http_status, str(error), errors=errors)
+        return answered
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
         # Flask-Limiter's own page would show the limit's notation; ours says what to do.
         wait = _retry_after_seconds(error)
         log.warning("rate limited", extra={"endpoint": request.endpoint, "status": 429})
-        if wants_problem():
-            detail = f"Too many requests with this token. Wait {wait} seconds."
-            return problem_response(429, detail, headers={"Retry-After": str(wait)})
+        answered = _adapter_answer(
+            429,
+            f"Too many requests with this token. Wait {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+        if answered is not None:
+            return answered
         response = make_response(render(429))
         response.headers["Retry-After"] = str(wait)
         response.headers["Cache-Control"] = "no-store"

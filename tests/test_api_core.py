@@ -62,7 +62,7 @@ def test_an_unexpected_error_is_a_500_problem_without_details(app, client, token
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("careteam.api.views._me", broken)
+    monkeypatch.setattr("careteam.api.me._me", broken)
     problem = _assert_problem(client.get("/api/v1/me", headers=bearer(token)), 500)
     assert "secret internals" not in str(problem)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from careteam.api import write_schemas
+from careteam.api.entries import bodies as write_schemas
 from careteam.api.idempotency import HEADER
 from careteam.audit.viewer import count_for
 from careteam.auth.models import User

@@ -183,15 +183,21 @@ _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _PATH_TYPES = {"int": {"type": "integer", "minimum": 0}, "default": {"type": "string"}}
 
 
+def _methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
 def _operations(app: Flask, prefixes: tuple[str, ...]):
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+    # By path, then method: the document's order does not depend on which module
+    # registered its routes first.
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, _methods(r))):
         if not rule.rule.startswith(prefixes):
             continue
         view = app.view_functions[rule.endpoint]
         op = getattr(view, "api_operation", None)
         if op is None:
             continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in _methods(rule):
             yield rule, method, op
 
 

@@ -1,16 +1,19 @@
 """Errors of the API as RFC 9457 problem details (application/problem+json).
 
-Views raise ApiProblem; the app's error handlers (careteam/errors.py) render any error of
-a request under /api/ or /fhir/ through `problem_response`, so a client of the API never
-gets an HTML page or a stack trace.
+Views raise ApiProblem. `init_app` renders it, and plugs `answer` into the app's error
+pages (careteam/errors.py), so that any error of a request under /api/ or /fhir/ is a
+problem document: a client of the API never gets an HTML page or a stack trace.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Response, current_app, json, request
+from flask import Flask, Response, current_app, json, request
 from pydantic import BaseModel, Field
+
+from careteam.errors import answer_errors_with
+from careteam.extensions import db
 
 PROBLEM_JSON = "application/problem+json"
 API_PATHS = ("/api/", "/fhir/")
@@ -85,7 +88,28 @@ def problem_response(
 
 
 def render(error: ApiProblem) -> Response:
+    db.session.rollback()
     return problem_response(error.status, error.detail, errors=error.errors, headers=error.headers)
+
+
+def answer(
+    status: int,
+    detail: str | None = None,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response | None:
+    """The error pages' answer for a request of the API or FHIR export (None for others)."""
+    if not wants_problem():
+        return None
+    errors = [FieldError(pointer=f"/{field}", detail=detail)] if field else None
+    return problem_response(status, detail, errors=errors, headers=headers)
+
+
+def init_app(app: Flask) -> None:
+    """Answer ApiProblem, and every error of an API request, with a problem document."""
+    app.register_error_handler(ApiProblem, render)
+    answer_errors_with(app, answer)
 
 
 def pydantic_errors(error, *, prefix: str = "") -> list[FieldError]:

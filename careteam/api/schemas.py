@@ -1,44 +1,20 @@
-"""Pydantic models the API shares across resources: the user, pages, preferences."""
+"""Pydantic pieces the API's resources share: strict input, cursors, people, numbers.
+
+Each resource's own models live in its module (me.py, clients.py, entries/, goals.py);
+only what two resources use is here.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, time
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
 
-from careteam.enums import DigestDetail, DigestFrequency, Discipline, Role, TokenScope
-from careteam.timefmt import TIME_ZONES
-
-HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-
-
-def _hh_mm(value):
-    if not isinstance(value, time | str) or (
-        isinstance(value, str) and not re.fullmatch(HH_MM, value)
-    ):
-        raise ValueError("Give a time of day as HH:MM, e.g. 08:00.")
-    return value
-
-
-# A local time of day as "HH:MM". Not JSON Schema's "time" format: that is RFC 3339's
-# full-time, which carries an offset, and these times are in the user's time zone.
-LocalTime = Annotated[
-    time,
-    BeforeValidator(_hh_mm),
-    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": HH_MM, "examples": ["08:00"]}),
-]
+from careteam.auth.models import User
+from careteam.enums import Discipline
+from careteam.record.services import Cursor
 
 
 class StrictIn(BaseModel):
@@ -47,61 +23,60 @@ class StrictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TokenOut(BaseModel):
-    id: int
-    name: str
-    scope: TokenScope
-    expires_at: datetime
+class WriteIn(StrictIn):
+    """What every write refuses: text no column can store (NUL on PostgreSQL; the web's
+    input guard refuses it in forms)."""
 
-
-class MeOut(BaseModel):
-    """The user a token belongs to."""
-
-    id: int
-    email: str
-    display_name: str
-    role: Role
-    discipline: Discipline | None = None
-    credentials: str = ""
-    time_zone: str
-    client_id: int | None = Field(
-        default=None, description="For a client's account: the id of their own record."
-    )
-    token: TokenOut
-
-
-class DigestPreferences(BaseModel):
-    """When digest emails and immediate alerts reach you (times in your time zone)."""
-
-    frequency: DigestFrequency
-    send_time: LocalTime = Field(description="Local time of day, HH:MM.")
-    weekday: int = Field(ge=0, le=6, description="Weekly digests: 0 is Monday, 6 Sunday.")
-    time_zone: str = Field(description="IANA time zone, e.g. Europe/Berlin.")
-    detail: DigestDetail = Field(
-        description="minimal: counts and links, no clinical content; full: each entry's summary."
-    )
-    send_when_empty: bool
-    alerts_enabled: bool
-    quiet_start: LocalTime | None = Field(default=None, description="HH:MM, or null.")
-    quiet_end: LocalTime | None = Field(default=None, description="HH:MM, or null.")
-
-
-class DigestPreferencesIn(StrictIn, DigestPreferences):
-    @field_validator("time_zone")
+    @field_validator("*", mode="after")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in TIME_ZONES:
-            raise ValueError("Use an IANA time zone, e.g. Europe/Berlin.")
+    def _storable(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("null_character", "Remove the null character (\\u0000).")
         return value
 
-    @model_validator(mode="after")
-    def _quiet_hours(self):
-        if (self.quiet_start is None) != (self.quiet_end is None):
-            raise ValueError("Give both the start and the end of your quiet hours, or neither.")
-        if self.quiet_start is not None and self.quiet_start == self.quiet_end:
-            raise ValueError("Quiet hours must start and end at different times.")
-        return self
+
+class PersonOut(BaseModel):
+    """A user as the record names them: an entry's author, a goal's owner."""
+
+    id: int
+    display_name: str
+    discipline: Discipline | None = None
 
 
-class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+def person_out(user: User) -> PersonOut:
+    return PersonOut(id=user.id, display_name=user.display_name, discipline=user.discipline)
+
+
+def number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+# Query strings of the list endpoints. Optional query parameters are typed without None and
+# default to None: a query string cannot say null, and a union would answer a bad value
+# with one error per member.
+
+CURSOR_HELP = "The `next_cursor` of the previous page, as it was given (opaque)."
+
+
+def valid_cursor(value: str | None) -> str | None:
+    if value is not None and (Cursor.decode(value) is None or _out_of_range(value)):
+        raise ValueError("This is not a cursor from this API. Start again without it.")
+    return value
+
+
+def _out_of_range(value: str) -> bool:
+    try:
+        in_utc(Cursor.decode(value).created_at)
+    except ValueError:
+        return True
+    return False
+
+
+def in_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC, as the database compares it (year 1 at +14:00 has no UTC time)."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Give a time between the years 1 and 9999 (UTC).") from None

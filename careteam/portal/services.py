@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from careteam.auth.models import User
@@ -47,13 +47,17 @@ def roster(client: Client) -> list[CareTeamMember]:
     return sorted(members, key=lambda m: (not m.is_lead, m.started_at))
 
 
+def shared_goals_query(client: Client) -> Select:
+    """The goals shared with the client, open ones first (the portal's and the API's list)."""
+    return goal_services.goals_query(client).where(Goal.shared_with_client.is_(True))
+
+
 def shared_goals(client: Client, limit: int = HOME_GOALS) -> tuple[list[Goal], list[Goal]]:
     """The goals shared with the client: open ones (with check-ins) and finished ones.
 
     Three queries whatever the number of goals and check-ins.
     """
-    stmt = goal_services.goals_query(client).where(Goal.shared_with_client.is_(True))
-    goals = list(db.session.scalars(stmt.limit(2 * limit)).unique())
+    goals = list(db.session.scalars(shared_goals_query(client).limit(2 * limit)).unique())
     open_goals = [g for g in goals if g.status in OPEN_STATUSES][:limit]
     done = [g for g in goals if g.status not in OPEN_STATUSES][:limit]
     return open_goals, done

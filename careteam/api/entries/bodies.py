@@ -1,4 +1,4 @@
-"""What the record API's writes accept: one model per kind of entry.
+"""What the record API's writes accept: one model per kind of entry, and amendments.
 
 Limits and sentences come from the features' rules and use cases (imported, not restated),
 so the API refuses what the web refuses and says it the same way. The models check each
@@ -8,13 +8,11 @@ field on its own (type, range, length); the rules across fields stay in the serv
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
-    MISSING,
-    BaseModel,
     Field,
     PlainValidator,
     RootModel,
@@ -25,25 +23,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from careteam.api.schemas import StrictIn
-from careteam.enums import (
-    EntryKind,
-    GoalAchievement,
-    GoalDirection,
-    GoalStatus,
-    MedicationAction,
-    NutritionType,
-    PracticePeriod,
-    Visibility,
-)
-from careteam.goals.rules import (
-    COMMENT_LIMIT,
-    NEW_GOAL_STATUSES,
-    NUMBER_LIMIT,
-    TEXT_LIMITS,
-    number_problem,
-)
-from careteam.input_guard import MAX_ID
+from careteam.api.schemas import StrictIn, WriteIn
+from careteam.enums import EntryKind, MedicationAction, NutritionType, PracticePeriod, Visibility
+from careteam.goals.rules import COMMENT_LIMIT, NUMBER_LIMIT, number_problem
 from careteam.medications import services as medications
 from careteam.nutrition import services as nutrition
 from careteam.practice.models import MAX_TARGET
@@ -113,22 +95,6 @@ Weight = _checked_decimal(
     minimum=nutrition.WEIGHT_MIN_KG,
     maximum=nutrition.WEIGHT_MAX_KG,
 )
-NewGoalStatus = Literal[tuple(status.value for status in NEW_GOAL_STATUSES)]
-
-
-class WriteIn(StrictIn):
-    """What every write refuses: text no column can store (NUL on PostgreSQL; the web's
-    input guard refuses it in forms)."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value):
-        if isinstance(value, str) and "\x00" in value:
-            raise PydanticCustomError("null_character", "Remove the null character (\\u0000).")
-        return value
-
-
-UserId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class NoteIn(WriteIn):
@@ -141,51 +107,6 @@ class NoteIn(WriteIn):
         description="private: only you; team: the care team; client: the team and the client.",
     )
     urgent: bool = Field(default=False, description="Alert the team now.")
-
-
-class GoalIn(WriteIn):
-    """A new goal: what is measured, from where to where, by when, owned by whom."""
-
-    title: str = Field(max_length=TEXT_LIMITS["title"])
-    description: str = Field(default="", max_length=TEXT_LIMITS["description"])
-    measure: str = Field(max_length=TEXT_LIMITS["measure"], examples=["panic attacks"])
-    unit: str = Field(max_length=TEXT_LIMITS["unit"], examples=["per week"])
-    baseline: Measurement = Field(description="The value when the goal is set.")
-    target: Measurement
-    direction: GoalDirection = Field(description="up: higher is better; down: lower is better.")
-    target_date: date = Field(description="Not in the past.")
-    owner_id: UserId | None = Field(
-        default=None, description="A user on the care team now; you when left out."
-    )
-    status: NewGoalStatus = GoalStatus.ACTIVE.value
-    shared_with_client: bool = Field(
-        default=False, description="The client sees the goal and its check-ins."
-    )
-
-
-class GoalChangeIn(WriteIn):
-    """A change to a goal: `version` as read, and only the fields to change."""
-
-    version: int = Field(
-        ge=1,
-        le=MAX_ID,
-        description="The goal's version you read. If it has changed since, nothing is saved "
-        "and the answer is 409: read the goal again and decide.",
-    )
-    title: str | MISSING = Field(default=MISSING, max_length=TEXT_LIMITS["title"])
-    description: str | MISSING = Field(default=MISSING, max_length=TEXT_LIMITS["description"])
-    measure: str | MISSING = Field(default=MISSING, max_length=TEXT_LIMITS["measure"])
-    unit: str | MISSING = Field(default=MISSING, max_length=TEXT_LIMITS["unit"])
-    baseline: Measurement | MISSING = MISSING
-    target: Measurement | MISSING = MISSING
-    direction: GoalDirection | MISSING = MISSING
-    target_date: date | MISSING = Field(
-        default=MISSING, description="Not in the past, unless it is the goal's current date."
-    )
-    owner_id: UserId | MISSING = MISSING
-    status: GoalStatus | MISSING = MISSING
-    achievement: GoalAchievement | MISSING = MISSING
-    shared_with_client: bool | MISSING = MISSING
 
 
 class ProgressIn(WriteIn):
@@ -301,14 +222,3 @@ class AmendmentIn(RootModel):
         if "anyOf" in schema:
             schema["oneOf"] = schema.pop("anyOf")
         return schema
-
-
-class PracticeLogOut(BaseModel):
-    """A practice the client logged (logs are not entries: they roll up into adherence)."""
-
-    id: int
-    assignment_id: int = Field(description="The assignment's first version.")
-    practised_on: date
-    rating: int | None
-    reflection: str
-    created_at: datetime

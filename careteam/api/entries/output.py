@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from careteam.api.schemas import PersonOut, number, person_out
 from careteam.auth.models import User
 from careteam.enums import (
     Discipline,
@@ -31,22 +31,6 @@ from careteam.enums import (
     Visibility,
 )
 from careteam.record.models import Entry
-
-
-class PersonOut(BaseModel):
-    """A user as the record names them: an entry's author, a goal's owner."""
-
-    id: int
-    display_name: str
-    discipline: Discipline | None = None
-
-
-def person_out(user: User) -> PersonOut:
-    return PersonOut(id=user.id, display_name=user.display_name, discipline=user.discipline)
-
-
-def number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
 
 
 class EntryBase(BaseModel):
@@ -312,32 +296,3 @@ def entry_out(entry: Entry, *, viewer: User, team: Iterable | None = None) -> Ba
 def entries_out(entries: Iterable[Entry], *, viewer: User, team: Iterable | None = None) -> list:
     team = list(team) if team is not None else None
     return [entry_out(entry, viewer=viewer, team=team) for entry in entries]
-
-
-class EntryPage(BaseModel):
-    """One page of the timeline, newest first."""
-
-    items: list[AnyEntry]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next (older) page; null on the last page."
-    )
-
-
-class EntryDetail(BaseModel):
-    """One entry and every version of it the viewer may see, oldest first."""
-
-    entry: AnyEntry
-    history: list[AnyEntry]
-
-
-# The goal models live in careteam/api/goal_serializers.py (this module would pass ~300
-# lines); they are importable from here too. Lazily, as that module imports this one.
-_GOAL_NAMES = frozenset({"CheckInOut", "GoalOut", "GoalDetailOut", "goal_out"})
-
-
-def __getattr__(name: str):
-    if name in _GOAL_NAMES:
-        from careteam.api import goal_serializers
-
-        return getattr(goal_serializers, name)
-    raise AttributeError(name)

@@ -1,19 +1,19 @@
-"""The API's writes on an existing entry: amending it, acknowledging a medication change."""
+"""The API's writes on an existing entry: amending it, acknowledging a medication change.
+
+Who may amend which entry is the access policy's (`access.load_entry(..., amend=True)`,
+as on the web pages); this module only says its refusals the API's way.
+"""
 
 from __future__ import annotations
 
-from flask import abort
 from flask_login import current_user
 from pydantic import ValidationError
 
-from careteam.access import Action, load_client
-from careteam.api.openapi import operation
-from careteam.api.problems import ApiProblem, pydantic_errors
-from careteam.api.serializers import EntryOut, entry_out
-from careteam.api.views import bp
-from careteam.api.write_schemas import AMENDABLE, AmendmentIn
-from careteam.api.write_views import (
-    CLIENT,
+from careteam.access import Action, active_members, load_client, load_entry
+from careteam.api.blueprint import CLIENT, bp
+from careteam.api.entries.bodies import AMENDABLE, AmendmentIn
+from careteam.api.entries.output import EntryOut, entry_out
+from careteam.api.entries.writes import (
     created,
     entry_path,
     save_medication,
@@ -22,11 +22,12 @@ from careteam.api.write_views import (
     save_practice,
     save_progress,
 )
+from careteam.api.openapi import operation
+from careteam.api.problems import ApiProblem, pydantic_errors
 from careteam.enums import EntryKind
 from careteam.medications import services as medications
 from careteam.record import services as record
 from careteam.record.models import Entry
-from careteam.record.views import POST_ACTION
 
 ENTRY = f"{CLIENT}/entries/<int:entry_id>"
 SAVERS = {
@@ -43,6 +44,22 @@ def _newest(entry: Entry) -> Entry:
     return next(v for v in record.history(entry) if v.is_current)
 
 
+def _refused(status: int, old: Entry) -> ApiProblem:
+    """The policy's refusal of an amendment (load_entry decided and audited it), in words."""
+    if status == 422:
+        return ApiProblem(
+            422,
+            f"Entries of kind {old.kind} cannot be amended; only {AMENDABLE_KINDS}. "
+            "Add a note instead.",
+        )
+    if status == 403:
+        return ApiProblem(403, "Only the author can amend an entry. Add a note instead.")
+    return ApiProblem(
+        409,
+        f"This entry was already amended. Amend the newest version, entry {_newest(old).id}.",
+    )
+
+
 @bp.post(f"{ENTRY}/amendments")
 @operation(
     summary="Amend an entry",
@@ -56,27 +73,14 @@ def _newest(entry: Entry) -> Entry:
     "amended (422).",
 )
 def amend_entry(client_id: int, entry_id: int, body: AmendmentIn):
-    access = load_client(client_id, Action.VIEW_RECORD)
-    try:
-        old = record.get_entry(access.client, entry_id, current_user)
-    except LookupError:
-        abort(404)
+    # The entry must be visible (404), of a kind that is amended (422), and then the user
+    # needs the right to post that kind (e.g. prescribers only: 403), to be its author (403)
+    # and to amend the newest version (409), in this order.
+    found = load_entry(client_id, entry_id, amend=True)
+    old = found.entry
+    if found.refusal is not None:
+        raise _refused(found.refusal.status, old)
     kind = EntryKind(old.kind)
-    if kind not in AMENDABLE:
-        raise ApiProblem(
-            422,
-            f"Entries of kind {kind.value} cannot be amended; only {AMENDABLE_KINDS}. "
-            "Add a note instead.",
-        )
-    access = load_client(client_id, POST_ACTION[kind])  # e.g. prescribers only: 403
-    if old.author_id != current_user.id:
-        record.refuse_amendment(old, client_id=client_id)
-        raise ApiProblem(403, "Only the author can amend an entry. Add a note instead.")
-    if not old.is_current:
-        raise ApiProblem(
-            409,
-            f"This entry was already amended. Amend the newest version, entry {_newest(old).id}.",
-        )
     try:
         values = AMENDABLE[kind].model_validate(body.root)
     except ValidationError as error:
@@ -86,7 +90,7 @@ def amend_entry(client_id: int, entry_id: int, body: AmendmentIn):
             errors=pydantic_errors(error),
         ) from None
     return created(
-        SAVERS[kind](access, values, amends=old), with_team=kind == EntryKind.MEDICATION
+        SAVERS[kind](found.access, values, amends=old), with_team=kind == EntryKind.MEDICATION
     )
 
 
@@ -116,9 +120,7 @@ def acknowledge(client_id: int, entry_id: int):
         )
     first = medications.acknowledge(actor=current_user, client=access.client, entry_id=entry_id)
     change = medications.get_change(access.client, entry_id, current_user)
-    out = EntryOut(
-        entry_out(change, viewer=current_user, team=record.active_members(access.client))
-    )
+    out = EntryOut(entry_out(change, viewer=current_user, team=active_members(client_id)))
     if first:
         return out, 201, {"Location": entry_path(change)}
     return out, 200

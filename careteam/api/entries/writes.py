@@ -1,6 +1,6 @@
 """The record API's writes: notes, medication changes, nutrition updates and practice.
 
-Goals are in goal_views.py, amendments and acknowledgements in amendment_views.py. Each
+Goals are in careteam/api/goals.py, amendments and acknowledgements in amendments.py. Each
 view loads the client through the access policy as its web page does and hands the values
 to the same use case, which audits and commits. Before that, the use case's own rule
 functions (the ones the web forms run) report every refused field at once; whatever the
@@ -10,24 +10,25 @@ use case still refuses becomes a 422 problem through the app's error handler.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 
 from flask import abort
 from flask_login import current_user
+from pydantic import BaseModel, Field
 
-from careteam.access import Action, ClientAccess, load_client
-from careteam.api.openapi import operation
-from careteam.api.problems import ApiProblem, FieldError
-from careteam.api.serializers import EntryOut, entry_out
-from careteam.api.views import bp
-from careteam.api.write_schemas import (
+from careteam.access import Action, ClientAccess, active_members, load_client
+from careteam.api.blueprint import CLIENT, bp
+from careteam.api.entries.bodies import (
     MedicationIn,
     NoteIn,
     NutritionIn,
     PracticeIn,
     PracticeLogIn,
-    PracticeLogOut,
     ProgressIn,
 )
+from careteam.api.entries.output import EntryOut, entry_out
+from careteam.api.openapi import operation
+from careteam.api.problems import ApiProblem, FieldError
 from careteam.errors import UserFacingError
 from careteam.goals import rules as goal_rules
 from careteam.goals import services as goals
@@ -44,7 +45,16 @@ from careteam.record import services as record
 from careteam.record.models import Entry
 from careteam.timefmt import local_today, today_for
 
-CLIENT = "/clients/<int:client_id>"
+
+class PracticeLogOut(BaseModel):
+    """A practice the client logged (logs are not entries: they roll up into adherence)."""
+
+    id: int
+    assignment_id: int = Field(description="The assignment's first version.")
+    practised_on: date
+    rating: int | None
+    reflection: str
+    created_at: datetime
 
 
 def entry_path(entry: Entry) -> str:
@@ -53,7 +63,7 @@ def entry_path(entry: Entry) -> str:
 
 def created(entry: Entry, *, with_team: bool = False):
     """201 with the new entry as the caller sees it, and where to read it again."""
-    team = record.active_members(entry.client) if with_team else None
+    team = active_members(entry.client_id) if with_team else None
     out = EntryOut(entry_out(entry, viewer=current_user, team=team))
     return out, 201, {"Location": entry_path(entry)}
 
@@ -210,7 +220,3 @@ def create_practice_log(client_id: int, assignment_id: int, body: PracticeLogIn)
         actor=current_user, client=access.client, assignment=assignment, **values, today=today
     )
     return PracticeLogOut.model_validate(log, from_attributes=True), 201
-
-
-# Registered on bp with these views: the goals' and the existing entries' writes.
-from careteam.api import amendment_views, goal_views  # noqa: E402,F401
