@@ -36,10 +36,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # bandit: every accepted finding carries an inline "# nosec <test id>" beside its reason.
+# lint-imports: the layer contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r careteam worker wsgi.py
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

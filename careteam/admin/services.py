@@ -8,7 +8,7 @@ from careteam import audit
 from careteam.audit.viewer import AuditFilter, summary
 from careteam.auth import throttle
 from careteam.auth.models import User
-from careteam.auth.services import revoke_all_sessions
+from careteam.auth.services import create_user, revoke_all_sessions
 from careteam.auth.tokens import revoke_all_tokens
 from careteam.enums import Role
 from careteam.errors import UserFacingError
@@ -65,3 +65,15 @@ def record_audit_export(*, actor: User, flt: AuditFilter) -> None:
     """Audit an export of the audit log (with its filter, ids only) before any row leaves."""
     audit.record("export_audit", object_type="audit_log", detail=summary(flt), actor=actor)
     db.session.commit()
+
+
+def create_account(**fields) -> User:
+    """An administrator creates an account (see auth.services.create_user); committed, or
+    rolled back with the refusal."""
+    try:
+        user = create_user(**fields)
+    except UserFacingError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return user

@@ -25,7 +25,6 @@ from careteam.audit import chain as audit_chain
 from careteam.audit import viewer as audit_viewer
 from careteam.auth import two_factor
 from careteam.auth.models import User
-from careteam.auth.services import create_user
 from careteam.clients.forms import ConfirmForm
 from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
@@ -65,7 +64,7 @@ def new_user():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user = create_user(
+            user = services.create_account(
                 email=form.email.data,
                 password=form.password.data,
                 role=Role(form.role.data),
@@ -74,9 +73,7 @@ def new_user():
                 credentials=form.credentials.data or "",
                 actor=current_user,
             )
-            db.session.commit()
         except UserFacingError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
         else:
             flash(f"The account for {user.email} was created.", "success")

@@ -16,6 +16,8 @@ from flask import request
 from wtforms.validators import ValidationError
 from zxcvbn import zxcvbn
 
+from careteam.errors import UserFacingError
+
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 MIN_SCORE = 3
@@ -34,6 +36,10 @@ HOW_TO = "A few unrelated words make a strong password that is easy to remember.
 def normalize(password: str) -> str:
     """The form of a password that is checked and hashed (Unicode NFKC)."""
     return unicodedata.normalize("NFKC", password)
+
+
+class AccountError(UserFacingError):
+    """An account use case refused its input (a weak password, a taken address...)."""
 
 
 @dataclass(frozen=True)
@@ -135,9 +141,8 @@ def _estimate(password: str, words: list[str]) -> dict:
 def check_password(password: str, *, user_inputs: Iterable[str] = ()) -> None:
     """Refuse a password that breaks the rules, with a plain sentence saying what to do.
 
-    Raises careteam.auth.services.AccountError (field "password").
+    Raises AccountError (field "password").
     """
-    from careteam.auth.services import AccountError  # services imports this module
 
     verdict = strength(password, user_inputs=user_inputs)
     if not verdict.acceptable:

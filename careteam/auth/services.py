@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, session
+from flask import current_app, g, session, url_for
 from sqlalchemy import select, update
 
 from careteam import audit
 from careteam.auth import passwords, throttle
 from careteam.auth.models import User, UserSession
+from careteam.auth.passwords import AccountError
 from careteam.enums import AuditOutcome, Discipline, Role
-from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.timefmt import TIME_ZONES
 
@@ -23,10 +23,6 @@ SESSION_KEY = "sid"
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 MAX_PASSWORD_LENGTH = passwords.MAX_PASSWORD_LENGTH
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
-
-
-class AccountError(UserFacingError):
-    """An account use case refused its input."""
 
 
 def _hasher() -> PasswordHasher:
@@ -255,6 +251,22 @@ def seconds_until(moment: datetime) -> int:
 def _is_live(row: UserSession, now: datetime) -> bool:
     idle = current_app.config["SESSION_IDLE_TIMEOUT"]
     return row.revoked_at is None and row.expires_at > now and row.last_seen_at + idle > now
+
+
+def home_for(user: User) -> str:
+    """Where a logged-in user starts: their role's home page."""
+    if user.is_admin:
+        return url_for("admin.users")
+    if user.is_client:
+        return url_for("portal.home")
+    return url_for("clients.dashboard")
+
+
+def log_out(user: User) -> None:
+    """Log out: audited, the session revoked on the server (committed)."""
+    audit.record("logout", object_type="user", object_id=user.id, actor=user)
+    end_session()
+    db.session.commit()
 
 
 def end_session() -> None:

@@ -99,6 +99,19 @@ def is_enrolled(user: User) -> bool:
     return credential is not None and credential.confirmed_at is not None
 
 
+def password_accepted(user: User) -> None:
+    """The first login step passed: audited, committed with any rehash of the password
+    that authenticate made; the code is asked next."""
+    audit.record(
+        "login",
+        object_type="user",
+        object_id=user.id,
+        actor=user,
+        detail="password accepted, code pending",
+    )
+    db.session.commit()
+
+
 def recovery_codes_left(user: User) -> int:
     return db.session.scalar(
         select(func.count())

@@ -64,16 +64,7 @@ def begin_second_step(user: User, next_url: str | None):
     if this user logs in with the password alone (not enrolled)."""
     if not two_factor.is_enrolled(user):
         return None
-    from careteam import audit
-
-    audit.record(
-        "login",
-        object_type="user",
-        object_id=user.id,
-        actor=user,
-        detail="password accepted, code pending",
-    )
-    db.session.commit()  # with any rehash of the password that authenticate made
+    two_factor.password_accepted(user)
     session.clear()  # nothing from before the login survives into it
     session[PENDING_KEY] = {"user_id": user.id, "at": int(time.time()), "next": next_url}
     return redirect(url_for("two_factor.login"))
@@ -97,10 +88,8 @@ def _pending() -> tuple[User, str | None] | None:
 @bp.route("/login/two-factor", methods=["GET", "POST"])
 @limiter.limit(throttle.login_limit_per_ip, methods=["POST"])
 def login():
-    from careteam.auth.views import home_for
-
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(services.home_for(current_user))
     pending = _pending()
     if pending is None:
         flash("Your log-in timed out. Enter your email and password again.", "info")
@@ -129,7 +118,7 @@ def login():
                     "Two-factor authentication, if you are running out.",
                     "info",
                 )
-            return redirect(next_url or home_for(user))
+            return redirect(next_url or services.home_for(user))
     elif request.method == "POST":
         status = 400
     return _private(render_template("auth/two_factor.html", form=form)), status

@@ -17,11 +17,10 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from careteam import audit
 from careteam.auth import passwords, reset, services, throttle, two_factor_views
 from careteam.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from careteam.errors import attach_error
-from careteam.extensions import db, limiter
+from careteam.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -36,18 +35,10 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def home_for(user) -> str:
-    if user.is_admin:
-        return url_for("admin.users")
-    if user.is_client:
-        return url_for("portal.home")
-    return url_for("clients.dashboard")
-
-
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(services.home_for(current_user))
     return redirect(url_for("auth.login"))
 
 
@@ -58,7 +49,7 @@ def index():
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(services.home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
@@ -74,7 +65,7 @@ def login():
             services.start_session(user, ip=request.remote_addr or "")
             login_user(user)
             flash(f"Welcome, {user.display_name}.", "success")
-            return redirect(next_url or home_for(user))
+            return redirect(next_url or services.home_for(user))
     # Missing fields are a bad request; wrong credentials are an ordinary answer.
     status = 400 if any(field.errors for field in form) else 200
     # static/js/idle-warning.js comes here when the idle timeout has ended the session.
@@ -85,10 +76,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    audit.record("logout", object_type="user", object_id=current_user.id)
-    services.end_session()
+    services.log_out(current_user)
     logout_user()
-    db.session.commit()
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))
 

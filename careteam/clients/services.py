@@ -324,3 +324,18 @@ def active_roster(client: Client) -> list[CareTeamMember]:
     """Active members, leads first, then by the date they joined."""
     members = [m for m in client.members if m.status == MemberStatus.ACTIVE]
     return sorted(members, key=lambda m: (not m.is_lead, m.started_at))
+
+
+def open_team(*, client_id: int, with_emergency_accesses: bool) -> Client:
+    """Open the team page: audited as a view (and, for a lead, a read of the emergency
+    accesses), then the client with roster and level history loaded fresh."""
+    audit.record("view_team", object_type="client", object_id=client_id, client_id=client_id)
+    if with_emergency_accesses:  # leads read who opened the record in an emergency, and why
+        audit.record(
+            "view_emergency_accesses",
+            object_type="client",
+            object_id=client_id,
+            client_id=client_id,
+        )
+    db.session.commit()
+    return record_page(db.session.get(Client, client_id))

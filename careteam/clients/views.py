@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.access import Action, active_members, can, load_client, require
+from careteam.access import Action, can, load_client, require
 from careteam.clients import services
 from careteam.clients.forms import (
     AddMemberForm,
@@ -28,9 +28,6 @@ from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
-
-# The "previous visit" of someone who never opened a record: before every entry.
-FIRST_VISIT = datetime.min.replace(tzinfo=UTC)
 
 
 @bp.get("/")
@@ -91,24 +88,19 @@ def show(client_id: int):
     cursor = record_services.Cursor.decode(request.args.get("before"))
     if request.args.get("before") and cursor is None:
         abort(400)
-    # Write first (visit, audit) so the commit does not expire what the page then loads.
     # Only the whole first page moves the marker: a filtered or older page shows a part,
     # and what it hides must stay unread. Those pages carry the time they were opened from.
     filtered = bool(request.args.getlist("kind") or request.args.get("author"))
-    carried = _since(request.args.get("since"))
-    if cursor is None and not filtered:
-        previous_visit = record_services.mark_visit(current_user, client)
-    elif carried is not None:
-        previous_visit = carried
-    else:
-        previous_visit = record_services.mark_visit(current_user, client, move=False)
-    # Never opened: every entry by someone else is new, as the dashboard counts them.
-    previous_visit = previous_visit or FIRST_VISIT
-    audit.record("view_record", object_type="client", object_id=client.id, client_id=client.id)
-    db.session.commit()
+    opened = record_services.open_timeline(
+        viewer=current_user,
+        client=client,
+        move_marker=cursor is None and not filtered,
+        carried_since=_since(request.args.get("since")),
+    )
     filters = TimelineFilterForm(request.args)
-    authors = record_services.team_authors(client)
-    filters.author.choices = [("", "Anyone")] + [(str(u.id), u.display_name) for u in authors]
+    filters.author.choices = [("", "Anyone")] + [
+        (str(u.id), u.display_name) for u in opened.authors
+    ]
     kinds, author_id = [], None
     if filters.validate():
         kinds = filters.kind.data or []
@@ -116,16 +108,15 @@ def show(client_id: int):
     page = record_services.timeline(
         current_user, client, kinds=kinds, author_id=author_id, cursor=cursor
     )
-    team = active_members(client.id)
     return render_template(
         "clients/show.html",
         client=client,
         access=access,
         page=page,
         filters=filters,
-        previous_visit=previous_visit,
-        team=team,
-        coordinator=next((m for m in team if m.is_lead), None),
+        previous_visit=opened.previous_visit,
+        team=opened.team,
+        coordinator=next((m for m in opened.team if m.is_lead), None),
         may=_posting_rights(access),
         active="timeline",
     )
@@ -157,16 +148,7 @@ def team(client_id: int):
     access = load_client(client_id, Action.VIEW_RECORD)
     can_manage = can(Action.MANAGE_TEAM, access)
     can_link_portal = can(Action.MANAGE_PORTAL_ACCESS, access)
-    audit.record("view_team", object_type="client", object_id=client_id, client_id=client_id)
-    if can_manage:  # leads read who opened the record in an emergency, and why
-        audit.record(
-            "view_emergency_accesses",
-            object_type="client",
-            object_id=client_id,
-            client_id=client_id,
-        )
-    db.session.commit()
-    client = services.record_page(access.client)
+    client = services.open_team(client_id=client_id, with_emergency_accesses=can_manage)
     roster = services.active_roster(client)
     emergency_accesses = grants_for_client(client_id) if can_manage else None
     return render_template(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import select
 
-from careteam import audit
+from careteam import access, audit
 from careteam.auth.models import User
+from careteam.clients.models import Client
 from careteam.digests import schedule
 from careteam.digests.models import DigestMute, DigestPreference
 from careteam.enums import DigestFrequency, Role
@@ -78,3 +80,34 @@ def unsubscribe(user: User) -> None:
     pref.next_due_at = None
     audit.record("unsubscribe_digest", object_type="user", object_id=user.id, actor=user)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """What the notification settings page shows: the preferences, the clients whose
+    updates a provider may mute, and the ones muted."""
+
+    pref: DigestPreference
+    clients: list[Client]
+    muted: set[int]
+
+
+def open_settings(user: User) -> NotificationSettings:
+    """Open the settings page: the preferences are created on first use (committed)."""
+    preference_for(user)
+    db.session.commit()
+    clients = (
+        list(
+            db.session.scalars(
+                select(Client)
+                .where(Client.id.in_(access.visible_client_ids(user)))
+                .order_by(Client.full_name)
+            )
+        )
+        if user.is_provider
+        else []
+    )
+    muted = set(
+        db.session.scalars(select(DigestMute.client_id).where(DigestMute.user_id == user.id))
+    )
+    return NotificationSettings(preference_for(user), clients, muted)

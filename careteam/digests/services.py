@@ -34,6 +34,7 @@ from careteam.digests.delivery import (
 )
 from careteam.digests.models import Digest, DigestPreference
 from careteam.digests.preferences import (
+    open_settings,
     preference_for,
     reschedule,
     save_preferences,
@@ -54,6 +55,8 @@ __all__ = [
     "claim",
     "dispatch_due",
     "due_retries",
+    "open_preview",
+    "open_settings",
     "open_window",
     "preference_for",
     "preview",
@@ -175,6 +178,14 @@ def preview(user: User, now: datetime | None = None) -> DigestContent:
     pref = preference_for(user)
     now = now or utcnow()
     return build_content(user, window_start_for(user, now), now, pref.detail)
+
+
+def open_preview(user: User) -> tuple[DigestContent, DigestPreference]:
+    """Open the preview page: preferences created on first use (committed), then the
+    content the next digest would hold."""
+    preference_for(user)
+    db.session.commit()
+    return preview(user), preference_for(user)
 
 
 def send_all_due(max_rounds: int = 1000) -> Outcome:

@@ -4,43 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from careteam import access
 from careteam.access import Action, require
 from careteam.alerts import services as alert_services
 from careteam.auth.models import User
-from careteam.clients.models import Client
 from careteam.digests import services
 from careteam.digests.forms import NotificationsForm
-from careteam.digests.models import DigestMute
 from careteam.extensions import csrf, db
 from careteam.links import user_id_from_unsubscribe_token
 
 bp = Blueprint("digests", __name__)
 
 
-def _my_clients() -> list[Client]:
-    return list(
-        db.session.scalars(
-            select(Client)
-            .where(Client.id.in_(access.visible_client_ids(current_user)))
-            .order_by(Client.full_name)
-        )
-    )
-
-
 @bp.route("/settings/notifications", methods=["GET", "POST"])
 @require(Action.EDIT_PROFILE)
 def settings():
-    pref = services.preference_for(current_user)
-    db.session.commit()
-    clients = _my_clients() if current_user.is_provider else []
-    muted = set(
-        db.session.scalars(
-            select(DigestMute.client_id).where(DigestMute.user_id == current_user.id)
-        )
-    )
+    page = services.open_settings(current_user)
+    pref, clients, muted = page.pref, page.clients, page.muted
     form = NotificationsForm(clients=clients)
     if request.method == "GET":
         form.frequency.data = pref.frequency
@@ -81,9 +61,7 @@ def settings():
 @bp.get("/settings/notifications/preview")
 @require(Action.EDIT_PROFILE)
 def preview():
-    content = services.preview(current_user)
-    pref = services.preference_for(current_user)
-    db.session.commit()
+    content, pref = services.open_preview(current_user)
     return render_template("digests/preview.html", content=content, pref=pref)
 
 

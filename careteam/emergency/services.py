@@ -136,3 +136,9 @@ def recent_query() -> Select:
         .options(selectinload(EmergencyAccess.user), selectinload(EmergencyAccess.client))
         .order_by(EmergencyAccess.created_at.desc(), EmergencyAccess.id.desc())
     )
+
+
+def record_list_viewed(*, page: int) -> None:
+    """An administrator read a page of the emergency accesses and their reasons (audited)."""
+    audit.record("view_emergency_accesses", detail=f"page {page}")
+    db.session.commit()

@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from careteam import audit
 from careteam.access import Action, decide_global, is_active_member, require
 from careteam.clients.models import Client
 from careteam.emergency import services
@@ -139,8 +138,7 @@ def recent():
         per_page=current_app.config["AUDIT_PAGE_SIZE"],
         error_out=False,
     )
-    audit.record("view_emergency_accesses", detail=f"page {page.page}")
-    db.session.commit()
+    services.record_list_viewed(page=page.page)
     return render_template("emergency/admin.html", page=page)
 
 

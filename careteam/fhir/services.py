@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from careteam import audit
 from careteam.auth.models import User
 from careteam.clients import services as client_services
 from careteam.clients.models import CareTeamMember, Client
@@ -57,6 +58,21 @@ class Bundle:
         """A reference to a user's Practitioner, which the bundle will then hold."""
         self.practitioners.setdefault(user.id, user)
         return self.refs.practitioner(user)
+
+
+def export_everything(client: Client, *, audience: Audience, base_url: str) -> dict:
+    """The `$everything` export: the bundle, audited (and committed) once it is built."""
+    client_id = client.id
+    bundle = everything(client, audience=audience, base_url=base_url)
+    audit.record(
+        "export_fhir",
+        object_type="client",
+        object_id=client_id,
+        client_id=client_id,
+        detail=str(audience),
+    )
+    db.session.commit()
+    return bundle
 
 
 def everything(client: Client, *, audience: Audience, base_url: str) -> dict:

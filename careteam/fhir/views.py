@@ -7,11 +7,9 @@ import json
 from flask import Blueprint, Response, current_app
 from flask_login import current_user
 
-from careteam import audit
 from careteam.access import Action, load_client
 from careteam.api.auth import CHALLENGE
 from careteam.api.problems import ApiProblem
-from careteam.extensions import db
 from careteam.fhir import services
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/r4")
@@ -38,17 +36,9 @@ def patient_everything(client_id: int) -> Response:
         # not for taking a copy of it away (the policy answers 403 and audits it).
         audience, action = services.Audience.TEAM, Action.EXPORT_RECORD
     client = load_client(client_id, action).client
-    bundle = services.everything(
+    bundle = services.export_everything(
         client, audience=audience, base_url=current_app.config["BASE_URL"]
     )
-    audit.record(
-        "export_fhir",
-        object_type="client",
-        object_id=client.id,
-        client_id=client.id,
-        detail=str(audience),
-    )
-    db.session.commit()
     response = Response(json.dumps(bundle, ensure_ascii=False), mimetype=FHIR_JSON)
     # A copy of a health record: no cache along the way may keep it.
     response.headers["Cache-Control"] = "no-store"

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from careteam import audit
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client, LevelOfCareChange
 from careteam.enums import EntryKind, MemberStatus, Visibility
@@ -22,6 +23,7 @@ from careteam.extensions import db
 from careteam.goals import services as goal_services
 from careteam.goals.models import OPEN_STATUSES, Goal, GoalProgress
 from careteam.portal.shared_record import shared_timeline
+from careteam.record import services as record_services
 from careteam.record.models import Note, RecordVisit
 from careteam.record.services import Cursor
 
@@ -177,3 +179,19 @@ def load_home(client: Client) -> Client:
         )
         .execution_options(populate_existing=True)
     )
+
+
+def record_shown(
+    *events: tuple[str, str, int], client_id: int, visitor: User | None = None
+) -> None:
+    """Record what a rendered portal page showed (ids only), and the client's visit of
+    their home page, then commit.
+
+    Called once the page is rendered: a portal page loads many small parts, and the
+    commit would expire each of them; these rows are the page's only writes.
+    """
+    if visitor is not None:
+        record_services.mark_visit(visitor, db.session.get(Client, client_id))
+    for action, object_type, object_id in events:
+        audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
+    db.session.commit()

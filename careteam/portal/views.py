@@ -6,11 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from careteam import audit
 from careteam.access import Action, ClientAccess, load_client, require
-from careteam.extensions import db
 from careteam.portal import access_log, levels, services
-from careteam.record import services as record_services
 from careteam.record.services import Cursor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -22,17 +19,6 @@ def _own_record(action: Action) -> ClientAccess | None:
     if client_id is None:
         return None
     return load_client(client_id, action)
-
-
-def _audited(html: str, *events: tuple[str, str, int], client_id: int) -> str:
-    """Record what the page showed (ids only) once it is rendered, then commit.
-
-    Rendering comes first because the commit expires what the page has loaded.
-    """
-    for action, object_type, object_id in events:
-        audit.record(action, object_type=object_type, object_id=object_id, client_id=client_id)
-    db.session.commit()
-    return html
 
 
 @bp.get("/")
@@ -58,13 +44,13 @@ def home():
         notes=services.shared_notes(client, limit=services.HOME_NOTES),
         practice=services.practice_summary(client),
     )
-    record_services.mark_visit(current_user, client)
-    return _audited(
-        html,
+    services.record_shown(
         ("view_roster", "client", client.id),
         ("view_shared_record", "client", client.id),
         client_id=client.id,
+        visitor=current_user,
     )
+    return html
 
 
 @bp.get("/goals/<int:goal_id>")
@@ -78,7 +64,8 @@ def goal(goal_id: int):
     except LookupError:
         abort(404)
     html = render_template("portal/goal.html", client=access.client, goal=found)
-    return _audited(html, ("view_shared_goal", "goal", found.id), client_id=access.client.id)
+    services.record_shown(("view_shared_goal", "goal", found.id), client_id=access.client.id)
+    return html
 
 
 @bp.get("/notes")
@@ -91,7 +78,8 @@ def notes():
     page = services.shared_notes(access.client, cursor=cursor)
     html = render_template("portal/notes.html", client=access.client, page=page, paged=cursor)
     client_id = access.client.id
-    return _audited(html, ("view_shared_notes", "client", client_id), client_id=client_id)
+    services.record_shown(("view_shared_notes", "client", client_id), client_id=client_id)
+    return html
 
 
 @bp.get("/access")
@@ -104,4 +92,5 @@ def access():
     page = access_log.access_log(found.client, cursor=cursor)
     html = render_template("portal/access.html", client=found.client, page=page, paged=cursor)
     client_id = found.client.id
-    return _audited(html, ("view_access_log", "client", client_id), client_id=client_id)
+    services.record_shown(("view_access_log", "client", client_id), client_id=client_id)
+    return html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -340,6 +340,47 @@ def open_amend_form(
     """An amend form shows the entry's content: audited as a view of it (commits)."""
     audit.record_view(
         action=action, object_type=object_type, object_id=entry.id, client_id=client_id
+    )
+
+
+# The time before any entry: a record never opened shows every entry by others as New.
+FIRST_VISIT = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class OpenedTimeline:
+    """What opening a client's timeline decided: since when entries are New, who wrote on
+    it (the author filter) and the active team."""
+
+    previous_visit: datetime
+    authors: list[User]
+    team: list[CareTeamMember]
+
+
+def open_timeline(
+    *, viewer: User, client: Client, move_marker: bool, carried_since: datetime | None
+) -> OpenedTimeline:
+    """Open a client's timeline: the visit marker, the unread rule and the audit, committed
+    before anything the page shows is loaded (a commit expires what the session holds).
+
+    `move_marker`: only the whole first page records a visit. A filtered or older page
+    reads the marker, or the time its first page was opened (`carried_since`).
+    """
+    client_id = client.id
+    if move_marker:
+        previous = mark_visit(viewer, client)
+    elif carried_since is not None:
+        previous = carried_since
+    else:
+        previous = mark_visit(viewer, client, move=False)
+    audit.record_view(
+        action="view_record", object_type="client", object_id=client_id, client_id=client_id
+    )
+    return OpenedTimeline(
+        # Never opened: every entry by someone else is new, as the dashboard counts them.
+        previous_visit=previous or FIRST_VISIT,
+        authors=team_authors(client),
+        team=access.active_members(client_id),
     )
 
 
