@@ -437,9 +437,4 @@ def team_authors(client: Client) -> list[User]:
     )
 
 
-def active_members(client: Client) -> list[CareTeamMember]:
-    """Transitional: the API still calls this name; access.active_members is the query."""
-    return access.active_members(client.id)
-
-
 KIND_CHOICES = [(kind.value, kind.label) for kind in EntryKind]
