@@ -18,6 +18,7 @@ import pytest
 
 from careteam import create_app
 from careteam.extensions import db
+from tests import authz_table
 from tests.harness import PostgresServer, SMTPSink
 from tests.helpers import (
     AuthActions,
@@ -140,3 +141,10 @@ def sink(app, smtp_server: SMTPSink) -> SMTPSink:
     smtp_server.clear()
     app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
     return smtp_server
+
+
+@pytest.fixture(scope="module")
+def authz_world(_shared_app) -> dict:
+    """The authorization table's world (tests/authz_table.py), built once per module on
+    SQLite; each case restores its snapshot (`world["database"].restore(app)`)."""
+    return authz_table.snapshot_world(_shared_app)

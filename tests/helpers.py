@@ -8,11 +8,11 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pyotp
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from werkzeug.serving import make_server
 
 from careteam import create_app
@@ -78,6 +78,15 @@ def clear_audit_log() -> None:
         db.session.execute(text("SET LOCAL session_replication_role = replica"))
     db.session.execute(text("DELETE FROM audit_events"))
     db.session.commit()
+
+
+def row_counts(skip: Collection[str] = ()) -> dict[str, int]:
+    """Rows per table, except the tables in `skip` (those a request writes by itself)."""
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+        if table.name not in skip
+    }
 
 
 class FreshContextClient(FlaskClient):

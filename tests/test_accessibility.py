@@ -1,6 +1,6 @@
 """Every page a user can open is labelled for assistive technology.
 
-The pages come from the authorization table (tests/test_authorization.py): every GET
+The pages come from the authorization table (tests/authz_table.py): every GET
 route, opened by a user it allows. Each form control must have a label (a <label for>,
 a wrapping <label>, or aria-label/aria-labelledby), and each page a language and a
 <main> landmark with one <h1>.
@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.test_authorization import ROWS, visit_as, world  # noqa: F401 - `world` is a fixture
+from tests.authz_table import ROWS, visit_as
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -86,8 +86,8 @@ def test_the_sweep_covers_the_pages():
 
 
 @pytest.mark.parametrize(("endpoint", "role"), PAGES)
-def test_every_control_has_a_label(app, client, auth, world, endpoint, role):  # noqa: F811
-    url = visit_as(app, auth, world, endpoint, role)
+def test_every_control_has_a_label(app, client, auth, authz_world, endpoint, role):
+    url = visit_as(app, auth, authz_world, endpoint, role)
     response = client.get(url)
     assert response.status_code == 200, url
     assert response.mimetype == "text/html", f"{url}: not a page; add it to NOT_PAGES"

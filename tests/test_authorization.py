@@ -1,176 +1,25 @@
-"""Every route x every kind of user, in one table. A route without a row fails the suite.
+"""Every route x every kind of user, in one table (tests/authz_table.py). A route without
+a row fails the suite.
 
-Columns: anon (not logged in), client (the record's own client), other (another
-client), nonmem (a provider on another team), member, lead, ended (membership ended),
-admin, deact (a provider deactivated after logging in).
-Cells are the HTTP status expected; "login" is a redirect to the login page.
-For POSTs the body is empty but carries a valid CSRF token, so an allowed form post
-answers 400 (validation), an allowed button 302 (the profile form keeps saved values
-for absent fields, so it saves and answers 302; the one-click unsubscribe needs no
-login and answers 200 with its confirmation).
+The world is tests/authz_table.py's (the record of tests/worlds.py, other teams and
+accounts), built once per module by the `authz_world` fixture; each case starts from its
+snapshot.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from decimal import Decimal
 
 import pytest
 
 from careteam.admin.services import set_active
 from careteam.auth.models import User
-from careteam.auth.reset import make_token as make_reset_token
-from careteam.auth.tokens import create_token
-from careteam.clients import services as client_services
-from careteam.enums import Discipline, GoalDirection, Role
 from careteam.extensions import db
-from careteam.goals.services import GoalFields, check_in, create_goal
-from careteam.invitations import services as invitations
-from careteam.invitations.sending import mint_link
-from careteam.links import unsubscribe_token
-from careteam.medications.services import record_change
-from careteam.practice.rules import AssignmentFields
-from careteam.practice.services import assign_practice
-from careteam.record.services import post_note
-from tests.factories import add_member, make_client, make_provider, make_user
-from tests.helpers import truncate_all
-from tests.snapshots import Snapshot
+from tests.authz_table import ROLES, ROWS, world_url
 
 # The policy and the routes do not depend on the database, and every route runs on
 # PostgreSQL in its feature's tests; this table of ~540 requests runs on SQLite only.
 pytestmark = pytest.mark.backends("sqlite")
 
 API_PREFIX = "api."
-ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin", "deact"]
-
-TABLE = """
-endpoint                     method  anon   client  other  nonmem  member  lead  ended  admin  deact
-auth.index                   GET     302    302     302    302     302     302   302    302    302
-auth.login                   GET     200    302     302    302     302     302   302    302    200
-auth.login                   POST    400    302     302    302     302     302   302    302    400
-auth.logout                  POST    login  302     302    302     302     302   302    302    login
-auth.forgot_password         GET     200    200     200    200     200     200   200    200    200
-auth.forgot_password         POST    400    400     400    400     400     400   400    400    400
-auth.reset_password          GET     200    200     200    200     200     200   200    200    200
-auth.reset_password          POST    400    400     400    400     400     400   400    400    400
-auth.password_strength       POST    400    400     400    400     400     400   400    400    400
-auth.keepalive               POST    login  204     204    204     204     204   204    204    login
-clients.dashboard            GET     login  403     403    200     200     200   200    403    login
-clients.new                  GET     login  403     403    200     200     200   200    403    login
-clients.new                  POST    login  403     403    400     400     400   400    403    login
-clients.show                 GET     login  404     404    404     200     200   404    404    login
-clients.team                 GET     login  404     404    404     200     200   404    404    login
-clients.add_member           GET     login  404     404    404     403     200   404    404    login
-clients.add_member           POST    login  404     404    404     403     400   404    404    login
-clients.end_member           POST    login  404     404    404     403     302   404    404    login
-clients.make_lead            POST    login  404     404    404     403     302   404    404    login
-clients.level_of_care        GET     login  404     404    404     403     200   404    404    login
-clients.level_of_care        POST    login  404     404    404     403     400   404    404    login
-clients.portal_access        GET     login  404     404    404     403     200   404    404    login
-clients.portal_access        POST    login  404     404    404     403     400   404    404    login
-record.new_note              GET     login  404     404    404     200     200   404    404    login
-record.new_note              POST    login  404     404    404     400     400   404    404    login
-record.amend_note            GET     login  404     404    404     200     403   404    404    login
-record.amend_note            POST    login  404     404    404     400     403   404    404    login
-record.entry                 GET     login  404     404    404     200     200   404    404    login
-goals.index                  GET     login  404     404    404     200     200   404    404    login
-goals.new                    GET     login  404     404    404     200     200   404    404    login
-goals.new                    POST    login  404     404    404     400     400   404    404    login
-goals.show                   GET     login  404     404    404     200     200   404    404    login
-goals.history                GET     login  404     404    404     200     200   404    404    login
-goals.edit                   GET     login  404     404    404     200     200   404    404    login
-goals.edit                   POST    login  404     404    404     400     400   404    404    login
-goals.progress               GET     login  404     404    404     200     200   404    404    login
-goals.progress               POST    login  404     404    404     400     400   404    404    login
-goals.amend_progress         GET     login  404     404    404     200     403   404    404    login
-goals.amend_progress         POST    login  404     404    404     400     403   404    404    login
-medications.index            GET     login  404     404    404     200     200   404    404    login
-medications.new              GET     login  404     404    404     200     403   404    404    login
-medications.new              POST    login  404     404    404     400     403   404    404    login
-medications.amend            GET     login  404     404    404     200     403   404    404    login
-medications.amend            POST    login  404     404    404     400     403   404    404    login
-medications.acknowledge      POST    login  404     404    404     302     302   404    404    login
-nutrition.index              GET     login  404     404    404     200     200   404    404    login
-nutrition.new                GET     login  404     404    404     403     403   404    404    login
-nutrition.new                POST    login  404     404    404     403     403   404    404    login
-nutrition.amend              GET     login  404     404    404     403     403   404    404    login
-nutrition.amend              POST    login  404     404    404     403     403   404    404    login
-invitations.new_team         GET     login  404     404    404     403     200   404    404    login
-invitations.new_team         POST    login  404     404    404     403     400   404    404    login
-invitations.new_portal       GET     login  404     404    404     403     200   404    404    login
-invitations.new_portal       POST    login  404     404    404     403     400   404    404    login
-invitations.revoke           POST    login  404     404    404     403     302   404    404    login
-invitations.resend           POST    login  404     404    404     403     302   404    404    login
-invitations.accept           GET     200    403     403    403     403     403   403    403    200
-invitations.accept           POST    400    403     403    403     403     403   403    403    400
-invitations.new_account      GET     login  403     403    403     403     403   403    200    login
-invitations.new_account      POST    login  403     403    403     403     403   403    400    login
-invitations.revoke_account   POST    login  403     403    403     403     403   403    302    login
-invitations.resend_account   POST    login  403     403    403     403     403   403    302    login
-practice.index               GET     login  404     404    404     200     200   404    404    login
-practice.new                 GET     login  404     404    404     200     200   404    404    login
-practice.new                 POST    login  404     404    404     400     400   404    404    login
-practice.show                GET     login  404     404    404     200     200   404    404    login
-practice.amend               GET     login  404     404    404     200     403   404    404    login
-practice.amend               POST    login  404     404    404     400     403   404    404    login
-practice.end                 POST    login  404     404    404     302     302   404    404    login
-practice.portal_index        GET     login  200     200    403     403     403   403    403    login
-practice.log                 GET     login  200     404    403     403     403   403    403    login
-practice.log                 POST    login  400     404    403     403     403   403    403    login
-portal.home                  GET     login  200     200    403     403     403   403    403    login
-portal.goal                  GET     login  200     404    403     403     403   403    403    login
-portal.notes                 GET     login  200     200    403     403     403   403    403    login
-portal.access                GET     login  200     200    403     403     403   403    403    login
-settings.profile             GET     login  200     200    200     200     200   200    200    login
-settings.profile             POST    login  302     302    302     302     302   302    302    login
-settings.password            GET     login  200     200    200     200     200   200    200    login
-settings.tokens              GET     login  200     200    200     200     200   200    200    login
-settings.tokens              POST    login  400     400    400     400     400   400    400    login
-settings.revoke_token        POST    login  404     404    404     404     404   404    404    login
-settings.password            POST    login  400     400    400     400     400   400    400    login
-digests.settings             GET     login  200     200    200     200     200   200    200    login
-digests.settings             POST    login  400     400    400     400     400   400    400    login
-digests.preview              GET     login  200     200    200     200     200   200    200    login
-digests.unsubscribe          GET     200    200     200    200     200     200   200    200    200
-digests.unsubscribe_post     POST    200    200     200    200     200     200   200    200    200
-digests.unsubscribe_alerts   GET     200    200     200    200     200     200   200    200    200
-digests.unsubscribe_alerts_post POST  200    200     200    200     200     200   200    200    200
-admin.users                  GET     login  403     403    403     403     403   403    200    login
-admin.new_user               GET     login  403     403    403     403     403   403    200    login
-admin.new_user               POST    login  403     403    403     403     403   403    400    login
-admin.deactivate             POST    login  403     403    403     403     403   403    302    login
-admin.reactivate             POST    login  403     403    403     403     403   403    302    login
-admin.reset_two_factor       POST    login  403     403    403     403     403   403    302    login
-admin.audit_export           GET     login  403     403    403     403     403   403    200    login
-admin.audit_log              GET     login  403     403    403     403     403   403    200    login
-admin.health                 GET     login  403     403    403     403     403   403    200    login
-admin.unlock                 POST    login  403     403    403     403     403   403    302    login
-health.healthz               GET     200    200     200    200     200     200   200    200    200
-static                       GET     200    200     200    200     200     200   200    200    200
-fhir.patient_everything      GET     401    200     404    404     200     200   404    404    401
-emergency.find               GET     login  403     403    200     200     200   200    200    login
-emergency.find               POST    login  403     403    400     400     400   400    400    login
-emergency.reason             GET     login  403     403    404     404     404   404    200    login
-emergency.reason             POST    login  403     403    404     404     404   404    400    login
-emergency.end                POST    login  403     403    404     404     404   404    404    login
-emergency_admin.recent       GET     login  403     403    403     403     403   403    200    login
-two_factor.login             GET     login  302     302    302     302     302   302    302    login
-two_factor.login             POST    login  302     302    302     302     302   302    302    login
-two_factor.settings          GET     login  200     200    200     200     200   200    200    login
-two_factor.settings          POST    login  400     400    400     400     400   400    400    login
-two_factor.regenerate_codes  POST    login  400     400    400     400     400   400    400    login
-two_factor.disable           POST    login  400     400    400     400     400   400    400    login
-"""
-
-
-def _rows() -> list[tuple[str, str, dict[str, str]]]:
-    lines = [line.split() for line in TABLE.strip().splitlines()]
-    header, body = lines[0], lines[1:]
-    assert header[2:] == ROLES
-    return [(row[0], row[1], dict(zip(ROLES, row[2:], strict=True))) for row in body]
-
-
-ROWS = _rows()
 CASES = [(ep, method, role, cells[role]) for ep, method, cells in ROWS for role in ROLES]
 
 
@@ -188,166 +37,9 @@ def test_every_route_has_a_row(app):
     assert table - routes == set(), "rows for routes that do not exist"
 
 
-def _world():
-    """A client record with a lead, a member, an ended member; another team; accounts."""
-    lead = make_provider(Discipline.THERAPIST, email="lead@example.com")
-    member = make_provider(Discipline.PSYCHIATRIST, email="member@example.com")
-    ended = make_provider(Discipline.DIETITIAN, email="ended@example.com")
-    deact = make_provider(Discipline.CASE_MANAGER, email="deact@example.com")
-    nonmem = make_provider(Discipline.THERAPIST, email="nonmem@example.com")
-    admin = make_user(Role.ADMIN, email="admin@example.com")
-    own = make_user(Role.CLIENT, email="client@example.com")
-    other = make_user(Role.CLIENT, email="other@example.com")
-    target = make_provider(Discipline.OTHER, email="target@example.com")
-
-    record = make_client(lead, name="Robin Record")
-    member_row = add_member(record, member, lead)
-    ended_row = add_member(record, ended, lead)
-    add_member(record, deact, lead)
-    client_services.end_member(actor=lead, client=record, member_id=ended_row.id)
-    client_services.link_portal_account(actor=lead, client=record, email=own.email)
-    note = post_note(actor=member, client=record, body="A team note by the member")
-    goal = create_goal(
-        actor=lead,
-        client=record,
-        fields=GoalFields(
-            title="Sleep",
-            measure="Hours asleep",
-            unit="hours a night",
-            baseline=Decimal(5),
-            target=Decimal(7),
-            direction=GoalDirection.UP,
-            target_date=date(2099, 1, 1),
-            owner_id=lead.id,
-        ),
-    )
-    progress = check_in(
-        actor=member, client=record, goal=goal, measured_on=date.today(), value=Decimal(6)
-    )
-    medication = record_change(
-        actor=member,
-        client=record,
-        medication="sertraline",
-        action="started",
-        effective_date=date.today(),
-        dose=Decimal("50"),
-        unit="mg",
-        route="oral",
-        frequency="once daily",
-    )
-    shared_goal = create_goal(
-        actor=lead,
-        client=record,
-        fields=GoalFields(
-            title="Walk daily",
-            measure="Walks a week",
-            unit="walks",
-            baseline=Decimal(1),
-            target=Decimal(5),
-            direction=GoalDirection.UP,
-            target_date=date(2099, 1, 1),
-            owner_id=lead.id,
-            shared_with_client=True,
-        ),
-    )
-    practice = assign_practice(
-        actor=member,
-        client=record,
-        fields=AssignmentFields(
-            skill="Box breathing", target_count=1, period="day", starts_on=date.today()
-        ),
-    )
-    team_invitation = invitations.invite_to_team(
-        actor=lead, client=record, email="invitee@example.com", discipline=Discipline.OTHER
-    )
-    account_invitation = invitations.invite_provider_account(
-        actor=admin, email="newprov@example.com", discipline=Discipline.OTHER
-    )
-    elsewhere = make_client(nonmem, name="Elsewhere Client")
-    client_services.link_portal_account(actor=nonmem, client=elsewhere, email=other.email)
-    users = {
-        "client": own,
-        "other": other,
-        "nonmem": nonmem,
-        "member": member,
-        "lead": lead,
-        "ended": ended,
-        "admin": admin,
-        "deact": deact,
-    }
-    url_args = {
-        "client_id": record.id,
-        "member_id": member_row.id,
-        "user_id": target.id,
-        "entry_id": note.id,
-        "goal_id": goal.id,
-        # Endpoints that act on one kind of entry get an entry of that kind.
-        "entry_id:goals.amend_progress": progress.id,
-        "entry_id:medications.amend": medication.id,
-        "entry_id:medications.acknowledge": medication.id,
-        "entry_id:practice.show": practice.id,
-        "entry_id:practice.amend": practice.id,
-        "entry_id:practice.end": practice.id,
-        "entry_id:practice.log": practice.id,
-        "goal_id:portal.goal": shared_goal.id,
-        # Someone else's token: nobody in the table may revoke it.
-        "token_id": create_token(user=target, name="theirs", scope="read", days=7)[0].id,
-        "invitation_id": team_invitation.id,
-        "invitation_id:invitations.revoke_account": account_invitation.id,
-        "invitation_id:invitations.resend_account": account_invitation.id,
-        "token:invitations.accept": mint_link(team_invitation.id),
-        # A reset link for someone who never logs in here (a login retires earlier links).
-        "token:auth.reset_password": make_reset_token(target),
-        "filename": "css/app.css",
-        # The signed one-click unsubscribe link is its own credential: no login needed.
-        "token": unsubscribe_token(target.id),
-        "token:digests.unsubscribe_alerts": unsubscribe_token(target.id, purpose="alerts"),
-        "token:digests.unsubscribe_alerts_post": unsubscribe_token(target.id, purpose="alerts"),
-    }
-    return users, url_args, admin
-
-
-def _url(app, endpoint: str, url_args: dict) -> str:
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    args = {name: url_args.get(f"{name}:{endpoint}", url_args[name]) for name in rule.arguments}
-    with app.test_request_context():
-        from flask import url_for
-
-        return url_for(endpoint, **args)
-
-
-def visit_as(app, auth, world: dict, endpoint: str, role: str) -> str:
-    """Start from the world's snapshot logged in as `role` ("anon": nobody); the URL of
-    `endpoint` in that world. For the sweeps that reuse this table's rows and world."""
-    world["database"].restore(app)
-    if role != "anon":
-        assert auth.login(world["emails"][role]).status_code == 302, f"{role} could not log in"
-    return _url(app, endpoint, world["url_args"])
-
-
-@pytest.fixture(scope="module")
-def world(_shared_app) -> dict:
-    """The world is built once; each case starts from a snapshot of the database.
-
-    ~900 cases each building nine accounts and a record took minutes; restoring a
-    snapshot of a small SQLite database takes a millisecond and gives every case the same
-    untouched world (a POST in one case cannot leak into the next).
-    """
-    with _shared_app.app_context():
-        truncate_all()
-        users, url_args, admin = _world()
-        snapshot = {
-            "emails": {role: user.email for role, user in users.items()},
-            "ids": {role: user.id for role, user in users.items()},
-            "admin_id": admin.id,
-            "url_args": url_args,
-        }
-    snapshot["database"] = Snapshot(_shared_app)
-    return snapshot
-
-
 @pytest.mark.parametrize(("endpoint", "method", "role", "expected"), CASES)
-def test_authorization(app, client, auth, world, endpoint, method, role, expected):
+def test_authorization(app, client, auth, authz_world, endpoint, method, role, expected):
+    world = authz_world
     world["database"].restore(app)
     if role == "anon":
         token = auth.token("/login")
@@ -363,7 +55,7 @@ def test_authorization(app, client, auth, world, endpoint, method, role, expecte
                 user=db.session.get(User, world["ids"]["deact"]),
                 active=False,
             )
-    url = _url(app, endpoint, world["url_args"])
+    url = world_url(app, endpoint, world["url_args"])
     response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
     if expected == "login":
         assert response.status_code == 302, f"{role} {method} {url}"

@@ -1,6 +1,6 @@
 """Every state-changing form refuses a request without its CSRF token, and saves nothing.
 
-The routes come from the authorization table (tests/test_authorization.py), so a new POST
+The routes come from the authorization table (tests/authz_table.py), so a new POST
 route is swept here as soon as it has its row. Each is posted by a user the table allows
 (the lead first), with a body that lacks only the token.
 """
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from careteam.extensions import db
-from tests.test_authorization import ROWS, visit_as, world  # noqa: F401 - `world` is a fixture
+from tests.authz_table import ROWS, visit_as
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -45,8 +45,8 @@ def test_the_sweep_covers_the_forms(app):
 
 
 @pytest.mark.parametrize(("endpoint", "role"), POSTS)
-def test_a_post_without_its_csrf_token_is_refused(app, client, auth, world, endpoint, role):  # noqa: F811
-    url = visit_as(app, auth, world, endpoint, role)
+def test_a_post_without_its_csrf_token_is_refused(app, client, auth, authz_world, endpoint, role):
+    url = visit_as(app, auth, authz_world, endpoint, role)
     db.session.remove()
     before = _row_counts()
     response = client.post(url, data={"comment": "x", "body": "x", "reason": "x"})

@@ -31,11 +31,11 @@ from careteam.extensions import db
 from careteam.invitations import services as invitations
 from careteam.invitations.sending import mint_link
 from careteam.links import unsubscribe_token
+from tests.authz_table import ROWS
 from tests.factories import PASSWORD, make_provider, make_user
 from tests.helpers import AuthActions, csrf_from, truncate_all
-from tests.probe_world import build_team
 from tests.snapshots import Snapshot, close_database
-from tests.test_authorization import ROWS
+from tests.worlds import build_world
 
 XSS = [
     "<script>alert(1)</script>",
@@ -105,7 +105,7 @@ VALID = {
     "frequency": "once daily",
 }
 # Selects whose current value would change nothing (the level of care is already that).
-SELECT_CHANGES = {"level": "intensive_outpatient"}
+SELECT_CHANGES = {"level": "partial_hospitalization"}  # the world is at intensive outpatient
 # Empty inputs of these types get a valid value.
 EMPTY_BY_TYPE = {
     "date": date.today().isoformat(),
@@ -129,32 +129,38 @@ HUGE_CURSOR = base64.urlsafe_b64encode(
 ROLE_PREFERENCE = ["lead", "member", "client", "admin", "anon"]
 
 
-# The world: one team (reusing the IDOR world) plus the tokens its anonymous pages need.
+# The world: one record of tests/worlds.py plus the tokens its anonymous pages need.
 
 
 def _build_world() -> dict:
-    team = build_team("ALPHA", "alpha-lead@example.com")
+    world = build_world(tag="ALPHA", lead=Discipline.PSYCHIATRIST)
     admin = make_user(Role.ADMIN, email="admin@example.com")
     target = make_provider(Discipline.OTHER, email="target@example.com")
     invitation = invitations.invite_provider_account(
         actor=admin, email="newcomer@example.com", discipline=Discipline.OTHER
     )
-    ids = team["ids"]
+    ids = world.ids
     return {
-        "emails": {**team["emails"], "admin": admin.email},
+        "emails": {
+            "lead": world.lead.email,
+            "dietitian": world.people["diet"].email,
+            "client": world.own.email,
+            "admin": admin.email,
+        },
         "url_args": {
-            "client_id": ids["client_id"],
-            "member_id": ids["member_id"],
-            "goal_id": ids["goal_id"],
-            "goal_id:portal.goal": ids["shared_goal_id"],
-            "entry_id": ids["note"],
-            "entry_id:goals.amend_progress": ids["progress"],
+            "client_id": world.record.id,
+            "member_id": world.rows["diet"].id,
+            "goal_id": ids["hidden_goal"],
+            "goal_id:portal.goal": ids["shared_goal"],
+            # The lead's own entries (a prescriber's), the dietitian's weight.
+            "entry_id": ids["team_note"],
+            "entry_id:goals.amend_progress": ids["shared_check_in"],
             "entry_id:medications.amend": ids["medication"],
-            "entry_id:nutrition.amend": ids["nutrition"],
-            "entry_id:practice.show": ids["practice"],
-            "entry_id:practice.amend": ids["practice"],
-            "entry_id:practice.log": ids["practice"],
-            "invitation_id": ids["invitation_id"],
+            "entry_id:nutrition.amend": ids["blind_weight"],
+            "entry_id:practice.show": ids["assignment"],
+            "entry_id:practice.amend": ids["assignment"],
+            "entry_id:practice.log": ids["assignment"],
+            "invitation_id": ids["invitation"],
             "user_id": target.id,
             "token:invitations.accept": mint_link(invitation.id),
             "token:auth.reset_password": make_reset_token(target),
