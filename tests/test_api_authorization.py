@@ -28,26 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from flask import url_for
-from sqlalchemy import func, select
 
 from careteam.admin.services import set_active
 from careteam.clients import services as client_services
 from careteam.emergency.services import open_grant
-from careteam.enums import Discipline, GoalDirection, NutritionType, Role
+from careteam.enums import Discipline, Role
 from careteam.extensions import db
-from careteam.goals.services import GoalFields, check_in, create_goal
-from careteam.medications.services import record_change
-from careteam.nutrition.services import post_update
-from careteam.practice.rules import AssignmentFields
-from careteam.practice.services import assign_practice
-from careteam.record.services import post_note
-from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
-from tests.helpers import truncate_all
+from careteam.goals.models import Goal
+from tests.factories import bearer, make_client, make_provider, make_token, make_user
+from tests.helpers import row_counts, truncate_all
 from tests.snapshots import Snapshot
+from tests.worlds import build_world
 
 # The policy does not depend on the database (every route runs on PostgreSQL in its own
 # feature's tests); this table runs on SQLite, from a snapshot per case.
@@ -154,6 +148,8 @@ def _rows() -> list[tuple[str, str, dict[str, str]]]:
 
 
 ROWS = _rows()
+# What a refused request writes by itself: the audit of the refusal, the token's last use.
+NOT_COUNTED = {"audit_events", "api_tokens"}
 CASES = [(ep, method, role, cells[role]) for ep, method, cells in ROWS for role in ROLES]
 
 
@@ -181,118 +177,54 @@ def test_every_write_route_has_a_valid_body(app):
     assert set(BODIES) - writes == set(), "bodies for routes that do not exist"
 
 
-def _goal_fields(lead, **changes) -> GoalFields:
-    fields = {
-        "title": "Sleep",
-        "measure": "Hours asleep",
-        "unit": "hours a night",
-        "baseline": Decimal(5),
-        "target": Decimal(7),
-        "direction": GoalDirection.UP,
-        "target_date": date(2099, 1, 1),
-        "owner_id": lead.id,
-    }
-    return GoalFields(**{**fields, **changes})
-
-
 def _world() -> tuple[dict, dict, dict]:
-    """A record with a team of every discipline, entries of every kind; tokens for all."""
-    lead = make_provider(Discipline.THERAPIST, email="lead@example.com")
-    ther = make_provider(Discipline.THERAPIST, email="ther@example.com")
-    psych = make_provider(Discipline.PSYCHIATRIST, email="psych@example.com")
-    diet = make_provider(Discipline.DIETITIAN, email="diet@example.com")
-    ended = make_provider(Discipline.CASE_MANAGER, email="ended@example.com")
-    deact = make_provider(Discipline.CASE_MANAGER, email="deact@example.com")
+    """The record of tests/worlds.py, its team of every discipline with a member therapist
+    (who wrote the team note) and a member to deactivate; an emergency grant, another
+    team with its client, an admin; tokens for all."""
+    world = build_world(
+        members={"ther": Discipline.THERAPIST, "deact": Discipline.CASE_MANAGER},
+        authors={"team_note": "ther"},
+    )
+    record, lead, people, made = world.record, world.lead, world.people, world.ids
     nonmem = make_provider(Discipline.THERAPIST, email="nonmem@example.com")
     emerg = make_provider(Discipline.PSYCHIATRIST, email="emerg@example.com")
     admin = make_user(Role.ADMIN, email="admin@example.com")
-    own = make_user(Role.CLIENT, email="client@example.com")
     other = make_user(Role.CLIENT, email="other@example.com")
-
-    record = make_client(lead, name="Robin Record")
-    for provider in (ther, psych, diet, ended, deact):
-        add_member(record, provider, lead)
-    ended_row = next(m for m in record.members if m.provider_id == ended.id)
-    client_services.end_member(actor=lead, client=record, member_id=ended_row.id)
-    client_services.link_portal_account(actor=lead, client=record, email=own.email)
-
-    note = post_note(actor=ther, client=record, body="A team note by the therapist")
-    shared_note = post_note(
-        actor=ther, client=record, body="A note for the client", visibility="client"
-    )
-    goal = create_goal(actor=lead, client=record, fields=_goal_fields(lead))
-    shared_goal = create_goal(
-        actor=lead,
-        client=record,
-        fields=_goal_fields(lead, title="Walk daily", shared_with_client=True),
-    )
-    progress = check_in(
-        actor=ther, client=record, goal=goal, measured_on=date.today(), value=Decimal(6)
-    )
-    medication = record_change(
-        actor=psych,
-        client=record,
-        medication="sertraline",
-        action="started",
-        effective_date=date.today(),
-        dose=Decimal("50"),
-        unit="mg",
-        route="oral",
-        frequency="once daily",
-    )
-    weight = post_update(
-        actor=diet,
-        client=record,
-        update_type=NutritionType.WEIGHT,
-        weight_kg=Decimal("51.2"),
-        measured_on=date.today(),
-        blind=True,
-    )
-    meal_plan = post_update(
-        actor=diet, client=record, update_type=NutritionType.MEAL_PLAN, text="Three meals"
-    )
-    practice = assign_practice(
-        actor=ther,
-        client=record,
-        fields=AssignmentFields(
-            skill="Box breathing", target_count=1, period="day", starts_on=date.today()
-        ),
-    )
     elsewhere = make_client(nonmem, name="Elsewhere Client")
     client_services.link_portal_account(actor=nonmem, client=elsewhere, email=other.email)
     open_grant(actor=emerg, client=record, reason="Seen in the emergency department tonight")
 
     holders = {
-        "client": own,
+        "client": world.own,
         "other": other,
         "nonmem": nonmem,
         "lead": lead,
-        "ther": ther,
-        "psych": psych,
-        "diet": diet,
-        "ended": ended,
+        "ther": people["ther"],
+        "psych": people["psych"],
+        "diet": people["diet"],
+        "ended": people["ended"],
         "emerg": emerg,
         "admin": admin,
-        "deact": deact,
+        "deact": people["deact"],
     }
     secrets = {role: make_token(user) for role, user in holders.items()}
     secrets["ro"] = make_token(lead, scope="read", name="read only")
-    set_active(actor=admin, user=deact, active=False)
+    set_active(actor=admin, user=people["deact"], active=False)
 
     ids = {
         "client_id": record.id,
         "other_client_id": elsewhere.id,
-        "entry_id": note.id,
-        "goal_id": goal.id,
-        "goal_version": shared_goal.version,
-        "shared_goal_id": shared_goal.id,
-        "note_id": note.id,
-        "shared_note_id": shared_note.id,
-        "progress_id": progress.id,
-        "medication_id": medication.id,
-        "weight_id": weight.id,
-        "meal_plan_id": meal_plan.id,
-        "practice_id": practice.id,
+        "entry_id": made["team_note"],
+        "goal_id": made["hidden_goal"],
+        "goal_version": db.session.get(Goal, made["shared_goal"]).version,
+        "shared_goal_id": made["shared_goal"],
+        "note_id": made["team_note"],
+        "shared_note_id": made["shared_note"],
+        "progress_id": made["hidden_check_in"],
+        "medication_id": made["medication"],
+        "weight_id": made["blind_weight"],
+        "meal_plan_id": made["meal_plan"],
+        "practice_id": made["assignment"],
         "lead_id": lead.id,
         "today": date.today().isoformat(),
         "yesterday": (date.today() - timedelta(days=1)).isoformat(),
@@ -301,11 +233,11 @@ def _world() -> tuple[dict, dict, dict]:
     url_args = {
         "client_id": record.id,
         # Shared with the client, so that the client's own reads show what they may see.
-        "entry_id": shared_note.id,
-        "goal_id": shared_goal.id,
-        "assignment_id": practice.id,
-        "entry_id:api.amend_entry": note.id,  # the therapist's team note
-        "entry_id:api.acknowledge": medication.id,  # the psychiatrist's change
+        "entry_id": made["shared_note"],
+        "goal_id": made["shared_goal"],
+        "assignment_id": made["assignment"],
+        "entry_id:api.amend_entry": made["team_note"],  # the therapist's team note
+        "entry_id:api.acknowledge": made["medication"],  # the psychiatrist's change
     }
     return ids, url_args, secrets
 
@@ -342,7 +274,7 @@ def test_api_authorization(app, client, auth, world, endpoint, method, role, exp
         headers = bearer(world["secrets"][role])
     url = _url(app, endpoint, world["url_args"])
     body = BODIES[(endpoint, method)](world["ids"]) if method != "GET" else None
-    before = _row_counts() if method != "GET" else None
+    before = row_counts(NOT_COUNTED) if method != "GET" else None
     response = client.open(url, method=method, json=body, headers=headers)
     assert response.status_code == int(expected), (
         f"{role} {method} {url}: {response.get_data(as_text=True)[:300]}"
@@ -350,14 +282,6 @@ def test_api_authorization(app, client, auth, world, endpoint, method, role, exp
     if response.status_code >= 400:
         assert response.mimetype == "application/problem+json", f"{role} {method} {url}"
         if before is not None:
-            assert _row_counts() == before, f"a refused {method} {url} changed the record"
-
-
-def _row_counts() -> dict[str, int]:
-    """Rows per table, but the audit log (refusals are audited) and the tokens (last use)."""
-    skip = {"audit_events", "api_tokens"}
-    return {
-        table.name: db.session.scalar(select(func.count()).select_from(table))
-        for table in db.metadata.sorted_tables
-        if table.name not in skip
-    }
+            assert row_counts(NOT_COUNTED) == before, (
+                f"a refused {method} {url} changed the record"
+            )
