@@ -1,12 +1,13 @@
 """Schemathesis against the live app's OpenAPI document, with the tokens of two teams.
 
-A real HTTP server (tests/helpers.py's `serve`) holds two care teams, each with a
-client record: notes (private, team and shared), goals and check-ins, weights (open and
-blind), a medication and practice. Each team's lead has a read-and-write token. For every
-operation in /api/v1/openapi.json, Schemathesis generates requests (valid ones, then
-invalid ones) with each token, against the caller's own record, the other team's record
-and ids of its own choosing, and checks every response: never a 5xx, and status code,
-content type, headers and body as the document declares them.
+A real HTTP server (tests/helpers.py's `serve`) holds two care teams, each with the
+client record of tests/worlds.py: notes (private, team and shared), goals and check-ins,
+weights (open and blind), medications and practice. Each team's lead has a
+read-and-write token. For every operation in /api/v1/openapi.json, Schemathesis generates
+requests (valid ones, then invalid ones) with each token, against the caller's own
+record, the other team's record and ids of its own choosing, and checks every response:
+never a 5xx, and status code, content type, headers and body as the document declares
+them.
 
 Across teams: no response to team B's token ever holds a text of team A's record (nor
 the reverse), and each GET route asked directly for each of A's objects with B's token
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from http.cookiejar import DefaultCookiePolicy
 
@@ -37,16 +37,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from careteam.clients import services as clients
-from careteam.enums import Discipline, GoalDirection, LevelOfCare, NutritionType, Visibility
-from careteam.goals.services import GoalFields, check_in, create_goal
-from careteam.medications.services import record_change
-from careteam.nutrition.services import post_update
-from careteam.practice.rules import AssignmentFields
-from careteam.practice.services import assign_practice
-from careteam.record.services import post_note
-from tests.factories import add_member, bearer, make_client, make_provider, make_token
+from tests.factories import bearer, make_token
 from tests.helpers import serve
+from tests.worlds import build_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends("postgresql")]
 
@@ -68,116 +61,21 @@ PUBLIC_PATHS = {"/api/v1/openapi.json", "/api/v1/docs"}
 
 
 def _team(tag: str, weight: Decimal) -> dict:
-    """A team (lead therapist, psychiatrist, dietitian) and a record full of texts tagged
-    with `tag`, which must never reach the other team."""
-    lead = make_provider(Discipline.THERAPIST, email=f"lead-{tag}@example.com".lower())
-    psych = make_provider(Discipline.PSYCHIATRIST, email=f"psych-{tag}@example.com".lower())
-    diet = make_provider(Discipline.DIETITIAN, email=f"diet-{tag}@example.com".lower())
-    record = make_client(lead, name=f"Client {tag}-Fennimore")
-    add_member(record, psych, lead)
-    add_member(record, diet, lead)
-    texts = {
-        "name": f"Client {tag}-Fennimore",
-        "private": f"{tag}-private-note-about-nightmares",
-        "team": f"{tag}-team-note-readmission",
-        "shared": f"{tag}-shared-bring-food-diary",
-        "goal": f"{tag}-goal-sleep-through",
-        "comment": f"{tag}-check-in-comment",
-        "medication": f"{tag}olanzapinex",
-        "reason": f"{tag}-reason-for-the-change",
-        "meal plan": f"{tag}-meal-plan-six-exchanges",
-        "blind note": f"{tag}-weighed-blind-in-gown",
-        "skill": f"{tag}-box-breathing",
+    """The record of tests/worlds.py, every text tagged with `tag` (which must never reach
+    the other team), and a read-and-write token of its lead."""
+    world = build_world(tag=tag, blind_weight=weight)
+    made = world.ids
+    entries = [made["private"], *(i for i in world.entry_ids() if i != made["private"])]
+    ids: dict[str, list[int]] = {
+        "client_id": [world.record.id],
+        "entry_id": entries,
+        "goal_id": [made["hidden_goal"], made["shared_goal"], made["later_goal"]],
+        "medication_id": [made["medication"]],
+        "assignment_id": [made["assignment"]],
     }
-    ids: dict[str, list[int]] = {"client_id": [record.id]}
-    entries = ids.setdefault("entry_id", [])
-    entries.append(
-        post_note(
-            actor=lead, client=record, body=texts["private"], visibility=Visibility.PRIVATE
-        ).id
-    )
-    entries.append(post_note(actor=lead, client=record, body=texts["team"], urgent=True).id)
-    entries.append(
-        post_note(actor=lead, client=record, body=texts["shared"], visibility=Visibility.CLIENT).id
-    )
-    goal = create_goal(
-        actor=lead,
-        client=record,
-        fields=GoalFields(
-            title=texts["goal"],
-            measure="Hours asleep",
-            unit="hours a night",
-            baseline=Decimal(5),
-            target=Decimal(7),
-            direction=GoalDirection.UP,
-            target_date=date(2099, 1, 1),
-            owner_id=lead.id,
-        ),
-    )
-    ids["goal_id"] = [goal.id]
-    entries.append(
-        check_in(
-            actor=lead,
-            client=record,
-            goal=goal,
-            measured_on=date.today() - timedelta(days=1),
-            value=Decimal(6),
-            comment=texts["comment"],
-        ).id
-    )
-    medication = record_change(
-        actor=psych,
-        client=record,
-        medication=texts["medication"],
-        action="started",
-        effective_date=date.today(),
-        dose=Decimal("2.5"),
-        unit="mg",
-        route="oral",
-        frequency="at night",
-        reason=texts["reason"],
-    )
-    entries.append(medication.id)
-    ids["medication_id"] = [medication.id]
-    weigh = {"update_type": NutritionType.WEIGHT, "measured_on": date.today()}
-    entries.append(
-        post_update(
-            actor=diet,
-            client=record,
-            weight_kg=weight,
-            blind=True,
-            text=texts["blind note"],
-            **weigh,
-        ).id
-    )
-    entries.append(
-        post_update(
-            actor=diet,
-            client=record,
-            update_type=NutritionType.MEAL_PLAN,
-            text=texts["meal plan"],
-        ).id
-    )
-    practice = assign_practice(
-        actor=lead,
-        client=record,
-        fields=AssignmentFields(
-            skill=texts["skill"], target_count=1, period="day", starts_on=date.today()
-        ),
-    )
-    entries.append(practice.id)
-    ids["assignment_id"] = [practice.id]
-    clients.change_level_of_care(
-        actor=lead,
-        client=record,
-        level=LevelOfCare.INTENSIVE_OUTPATIENT,
-        effective_date=date.today(),
-        reason=f"{tag}-reason-for-step-up",
-    )
-    texts["level reason"] = f"{tag}-reason-for-step-up"
     return {
-        "secret": make_token(lead, scope="write", name=f"team {tag}"),
-        "texts": texts,
+        "secret": make_token(world.lead, scope="write", name=f"team {tag}"),
+        "texts": dict(world.texts),
         "weight": weight,
         "ids": ids,
     }
