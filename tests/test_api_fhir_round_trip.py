@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from careteam.clients import services as client_services
-from careteam.enums import Discipline, Role
-from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
+from tests.factories import bearer, make_token
+from tests.worlds import make_team
 
 TODAY = date.today()
 
@@ -23,17 +22,13 @@ def _by_type(bundle: dict) -> dict[str, list[dict]]:
 
 
 def test_every_entry_posted_through_the_api_is_in_the_fhir_export(app, client):
-    lead = make_provider(Discipline.THERAPIST)
-    psych = make_provider(Discipline.PSYCHIATRIST)
-    diet = make_provider(Discipline.DIETITIAN)
-    own = make_user(Role.CLIENT)
-    record = make_client(lead)
-    add_member(record, psych, lead)
-    add_member(record, diet, lead)
-    client_services.link_portal_account(actor=lead, client=record, email=own.email)
+    world = make_team()  # tests/worlds.py's team, its record empty: entries come by API
+    record = world.record
     tokens = {
-        name: make_token(user)
-        for name, user in {"lead": lead, "psych": psych, "diet": diet, "own": own}.items()
+        "lead": make_token(world.lead),
+        "psych": make_token(world.people["psych"]),
+        "diet": make_token(world.people["diet"]),
+        "own": make_token(world.own),
     }
     base = f"/api/v1/clients/{record.id}"
 

@@ -5,10 +5,12 @@ A full scenario runs through the test client and the Celery tasks (run in-proces
 an urgent note, a goal, a medication change, nutrition with a blind weight, practice with
 a reflection, a portal invitation accepted through its emailed link, a password reset
 through its emailed link, a password change, a digest and alerts sent to a real SMTP
-sink. Everything logged meanwhile is captured: the app's JSON lines (its own handler,
-redirected), every other logger at INFO (werkzeug, celery, root), Python warnings and
-whatever reached the process's stdout and stderr. None of the clinical strings,
-passwords, tokens, session cookies or CSRF tokens may appear in it.
+sink; and the every-kind record of tests/worlds.py is read through its team's pages, the
+portal, the digest, the API and the FHIR export. Everything logged meanwhile is
+captured: the app's JSON lines (its own handler, redirected), every other logger at INFO
+(werkzeug, celery, root), Python warnings and whatever reached the process's stdout and
+stderr. None of the clinical strings, passwords, tokens, session cookies or CSRF tokens
+may appear in it.
 
 The development server's access log (werkzeug) and gunicorn's access log in production
 are checked separately: a request line carries the path, and reset, invitation and
@@ -56,6 +58,7 @@ from tests.factories import (
 )
 from tests.harness import SMTPSink
 from tests.helpers import AuthActions, FreshContextClient, csrf_from
+from tests.worlds import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "https://careteam.example.org"
@@ -193,6 +196,10 @@ def test_a_full_scenario_logs_no_clinical_text_passwords_or_tokens(app, sink, ca
     dietitian = make_provider(Discipline.DIETITIAN, email="diet@example.com")
     reader = make_provider(Discipline.THERAPIST, email="reader@example.com")
     make_user(Role.ADMIN, email="admin@example.com")
+    # The every-kind record of tests/worlds.py, the reader on its team too: its pages, the
+    # portal, the alerts, the digest, the API and the export show every kind of entry.
+    world = build_world(tag="LOGS")
+    add_member(world.record, reader, world.lead)
     secrets: set[str] = {LEAD_PASSWORD, CLIENT_PASSWORD, RESET_PASSWORD, CHANGED_PASSWORD}
     secrets.add(TOTP_SECRET)
     today = date.today().isoformat()
@@ -328,6 +335,19 @@ def test_a_full_scenario_logs_no_clinical_text_passwords_or_tokens(app, sink, ca
         for path in (base, f"{base}/goals/", f"{base}/medications", f"{base}/practice/"):
             provider.page(path)
         diet.page(f"{base}/nutrition/")
+        world_base = f"/clients/{world.record.id}"
+        for person, paths in (
+            (world.lead, ["", "/goals/", "/medications", "/practice/", "/team"]),
+            (world.people["diet"], ["/nutrition/"]),
+        ):
+            member = Scenario(app, secrets)
+            member.login(person.email)
+            for path in paths:
+                member.page(world_base + path)
+        own = Scenario(app, secrets)
+        own.login(world.own.email)
+        for path in ("/portal/", "/portal/notes", "/portal/practice/"):
+            own.page(path)
         digests.save_preferences(user=reader, detail="full")
         db.session.commit()
         due = utcnow() + timedelta(days=8)
@@ -346,6 +366,13 @@ def test_a_full_scenario_logs_no_clinical_text_passwords_or_tokens(app, sink, ca
         assert api.get(f"/api/v1{base}/timeline?kind=note", headers=headers).status_code == 200
         export = api.get(f"/fhir/r4/Patient/{client_id}/$everything", headers=headers)
         assert CLINICAL["note"] in export.get_data(as_text=True)
+        world_token = make_token(world.lead, name="World script")
+        secrets.add(world_token)
+        for path in (
+            f"/api/v1{world_base}/timeline",
+            f"/fhir/r4/Patient/{world.record.id}/$everything",
+        ):
+            assert api.get(path, headers=bearer(world_token)).status_code == 200
         provider.client.post("/logout", data={"csrf_token": csrf_from(provider.page(base))})
 
         logged = capture.text
@@ -363,6 +390,7 @@ def test_a_full_scenario_logs_no_clinical_text_passwords_or_tokens(app, sink, ca
         label: value
         for label, value in {
             **CLINICAL,
+            **{f"world's {slot}": text for slot, text in world.texts.items()},
             **{f"secret {i}": s for i, s in enumerate(sorted(secrets))},
         }.items()
         if value and value in everything

@@ -233,6 +233,64 @@ def goal_fields(owner: User, title: str, *, shared: bool, **extra) -> GoalFields
     return factories.goal_fields(owner.id, **values)
 
 
+def _texts(tag: str, texts: Mapping[str, str] | None) -> dict[str, str]:
+    """The world's texts: TEXTS with the tag prefixed, then `texts` as given."""
+    unknown = set(texts or {}) - set(TEXTS) - set(OPTIONAL_TEXTS)
+    assert not unknown, f"no such texts: {unknown}"
+    prefix = f"{tag}-" if tag else ""
+    words = {slot: prefix + text for slot, text in TEXTS.items()}
+    words["client name"] = f"{tag} {TEXTS['client name']}".strip()
+    return words | dict(texts or {})
+
+
+def _email(tag: str, role: str, emails: Mapping[str, str] | None) -> str:
+    return (emails or {}).get(role) or f"{tag.lower()}{'-' if tag else ''}{role}@example.com"
+
+
+def make_team(
+    *,
+    tag: str = "",
+    lead: Discipline = Discipline.THERAPIST,
+    members: Mapping[str, Discipline] | None = None,
+    emails: Mapping[str, str] | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> World:
+    """The world's client and team, with no entries yet: a lead (`lead`'s discipline,
+    credentials and a shared email), a psychiatrist and a dietitian (and `members`, role ->
+    discipline), a case manager whose membership ended, and the client's portal account.
+    Emails default to "<tag->role@example.com"."""
+    words = _texts(tag, texts)
+
+    def person(role: str, discipline: Discipline) -> User:
+        name = f"{tag} {NAMES.get(role, role.capitalize())}".strip()
+        return factories.make_provider(discipline, email=_email(tag, role, emails), name=name)
+
+    people = {"lead": person("lead", lead)}
+    people["lead"].credentials, people["lead"].share_email = "LCSW", True
+    people["lead"].phone = "+1 555 0100"  # not shared
+    team = {**MEMBERS, **(members or {})}
+    for role, discipline in team.items():
+        people[role] = person(role, discipline)
+    people["ended"] = person("ended", ENDED)
+    people["client"] = factories.make_user(
+        Role.CLIENT,
+        email=_email(tag, "client", emails),
+        name=f"{tag} {NAMES['client']}".strip(),
+    )
+
+    record = factories.make_client(people["lead"], name=words["client name"])
+    record.preferred_name = words["preferred name"]
+    record.date_of_birth = date(2001, 4, 9)
+    db.session.commit()
+    rows = {
+        role: factories.add_member(record, people[role], people["lead"])
+        for role in [*team, "ended"]
+    }
+    clients.end_member(actor=people["lead"], client=record, member_id=rows["ended"].id)
+    clients.link_portal_account(actor=people["lead"], client=record, email=people["client"].email)
+    return World(record=record, people=people, rows=rows, texts=words)
+
+
 def build_world(
     *,
     tag: str = "",
@@ -247,67 +305,29 @@ def build_world(
 ) -> World:
     """A client record with every kind of entry, written through the app's services.
 
-    The team: a lead (`lead`'s discipline), a psychiatrist and a dietitian (and `members`,
-    role -> discipline), a case manager whose membership ended, and the client's portal
-    account. The record: private, team, urgent and shared notes, a shared note amended and
-    one shared then withdrawn; a shared goal and an unshared one with check-ins, and a goal
-    unshared after a check-in; a medication started then its dose changed, another started
-    then stopped; a blind and an open weight, a meal plan, a supplement and a nutrition
-    note; a change of level of care; a practice assignment the client logged; a pending
-    invitation to the team. Emails default to "<tag->role@example.com".
+    The team is `make_team`'s. The record: private, team, urgent and shared notes, a
+    shared note amended and one shared then withdrawn; a shared goal and an unshared one
+    with check-ins, and a goal unshared after a check-in; a medication started then its
+    dose changed, another started then stopped; a blind and an open weight, a meal plan, a
+    supplement and a nutrition note; a change of level of care; a practice assignment the
+    client logged; a pending invitation to the team. `authors` changes who writes what
+    (AUTHORS), `leave_out` drops entries of OPTIONAL.
     """
     unknown = set(leave_out) - set(OPTIONAL)
     assert not unknown, f"cannot leave out {unknown}: one of {OPTIONAL}"
-    unknown = set(texts or {}) - set(TEXTS) - set(OPTIONAL_TEXTS)
-    assert not unknown, f"no such texts: {unknown}"
-    prefix = f"{tag}-" if tag else ""
-    words = {slot: prefix + text for slot, text in TEXTS.items()}
-    words["client name"] = f"{tag} {TEXTS['client name']}".strip()
-    words |= dict(texts or {})
-    who = {**AUTHORS, **(authors or {})}
-    mail = dict(emails or {})
-
-    def email(role: str) -> str:
-        return mail.get(role) or f"{prefix.lower()}{role}@example.com"
-
-    def name(role: str) -> str:
-        return f"{tag} {NAMES.get(role, role.capitalize())}".strip()
-
-    people = {"lead": factories.make_provider(lead, email=email("lead"), name=name("lead"))}
-    people["lead"].credentials, people["lead"].share_email = "LCSW", True
-    people["lead"].phone = "+1 555 0100"  # not shared
-    team = {**MEMBERS, **(members or {})}
-    for role, discipline in team.items():
-        people[role] = factories.make_provider(discipline, email=email(role), name=name(role))
-    people["ended"] = factories.make_provider(ENDED, email=email("ended"), name=name("ended"))
-    people["client"] = factories.make_user(Role.CLIENT, email=email("client"), name=name("client"))
-
-    record = factories.make_client(people["lead"], name=words["client name"])
-    record.preferred_name = words["preferred name"]
-    record.date_of_birth = date(2001, 4, 9)
-    db.session.commit()
-    rows = {
-        role: factories.add_member(record, people[role], people["lead"])
-        for role in [*team, "ended"]
-    }
-    clients.end_member(actor=people["lead"], client=record, member_id=rows["ended"].id)
-    clients.link_portal_account(actor=people["lead"], client=record, email=people["client"].email)
-
-    def of(discipline: Discipline) -> str:
-        return next(role for role in ["lead", *team] if people[role].discipline == discipline)
-
+    world = make_team(tag=tag, lead=lead, members=members, emails=emails, texts=texts)
+    world.blind_weight, world.open_weight = blind_weight, open_weight
+    record, people, words = world.record, world.people, world.texts
+    team = [role for role in people if role not in ("ended", "client")]
     roles = {
-        "prescriber": next(
-            r for r in ["lead", *team] if people[r].discipline in PRESCRIBER_DISCIPLINES
-        ),
-        "dietitian": of(Discipline.DIETITIAN),
+        "prescriber": next(r for r in team if people[r].discipline in PRESCRIBER_DISCIPLINES),
+        "dietitian": next(r for r in team if people[r].discipline == Discipline.DIETITIAN),
     }
+    who = {**AUTHORS, **(authors or {})}
 
     def by(kind: str) -> User:
         return people[roles.get(who[kind], who[kind])]
 
-    world = World(record=record, people=people, rows=rows, texts=words)
-    world.blind_weight, world.open_weight = blind_weight, open_weight
     ids = world.ids
     today = date.today()
 
@@ -519,7 +539,7 @@ def build_world(
     ids["invitation"] = invitations.invite_to_team(
         actor=by("invitation"),
         client=record,
-        email=email("invitee"),
+        email=_email(tag, "invitee", emails),
         discipline=Discipline.OTHER,
     ).id
     return world
