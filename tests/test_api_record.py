@@ -20,7 +20,7 @@ from careteam.medications.services import record_change
 from careteam.record import services as record
 from careteam.record.models import RecordVisit
 from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
-from tests.worlds import SHARED, build_world, goal_fields, leaks
+from tests.worlds import SHARED, build_world, goal_fields, grow, leaks, make_team
 
 
 @pytest.fixture
@@ -474,35 +474,14 @@ def _count(client, count_queries, token: str, path: str) -> int:
     return counter.count
 
 
-def _grow_record(rec, lead, psych, n: int, start: int = 0) -> None:
-    for i in range(start, start + n):
-        record.post_note(actor=lead, client=rec, body=f"grow {i}")
-        goal = create_goal(actor=lead, client=rec, fields=goal_fields(lead, f"G{i}", shared=True))
-        check_in(
-            actor=psych, client=rec, goal=goal, measured_on=date(2026, 1, 12), value=Decimal(i)
-        )
-        record_change(
-            actor=psych,
-            client=rec,
-            medication=f"Med{i}",
-            action="started",
-            effective_date=date.today(),
-            dose=Decimal(1),
-            unit="mg",
-            route="oral",
-            frequency="once daily",
-        )
-        add_member(rec, make_provider(Discipline.OTHER), lead)
-
-
 @pytest.mark.parametrize("who", ["lead", "own"])
-def test_timeline_queries_do_not_grow_with_entries(app, client, world, count_queries, who):
-    lead, psych, rec = world["lead"], world["psych"], world["record"]
-    token = make_token(world[who])
-    path = f"/clients/{rec.id}/timeline?limit=100"
-    _grow_record(rec, lead, psych, 1)  # one of each kind: each eager load runs once
+def test_timeline_queries_do_not_grow_with_entries(app, client, count_queries, who):
+    world = make_team()  # tests/worlds.py's team; grow() writes every kind of entry
+    token = make_token(world.lead if who == "lead" else world.own)
+    path = f"/clients/{world.record.id}/timeline?limit=100"
+    grow(world, 1)  # one of each kind: each eager load runs once
     small = _count(client, count_queries, token, path)
-    _grow_record(rec, lead, psych, 6, start=1)
+    grow(world, 6, tag="b")
     large = _count(client, count_queries, token, path)
     assert small == large, (small, large)
 

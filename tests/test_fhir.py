@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -24,15 +23,9 @@ from careteam.clients import services as clients
 from careteam.emergency.services import open_grant
 from careteam.enums import (
     AuditOutcome,
-    Discipline,
-    NutritionType,
     Role,
 )
 from careteam.extensions import db
-from careteam.goals.services import check_in, create_goal
-from careteam.medications.services import record_change
-from careteam.nutrition.services import post_update
-from careteam.record.services import post_note
 from tests.factories import (
     add_member,
     bearer,
@@ -41,7 +34,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.worlds import SHARED, World, build_world, goal_fields, leaks
+from tests.worlds import SHARED, World, build_world, grow, leaks
 
 BLIND_WEIGHT = Decimal("71.3")
 # 71.3 on its own in any formatting (71.3, 71.30, 71,3), not inside 171.3 or 71.35.
@@ -371,46 +364,6 @@ def test_an_emergency_grant_does_not_export(app, client, auth):
     assert refused.detail == "emergency access is read-only"
 
 
-def _grow(world: World, times: int) -> None:
-    """More of every kind of content: members, notes, goals, check-ins, changes, weights."""
-    record, lead = world.record, world.lead
-    for n in range(times):
-        add_member(record, make_provider(Discipline.NURSE_PRACTITIONER), lead)
-        post_note(
-            actor=world.people["psych"], client=record, body=f"More {n}", visibility="client"
-        )
-        goal = create_goal(
-            actor=lead, client=record, fields=goal_fields(lead, f"Goal {n}", shared=True)
-        )
-        check_in(
-            actor=lead, client=record, goal=goal, measured_on=date(2026, 1, 12), value=Decimal(n)
-        )
-        record_change(
-            actor=world.people["psych"],
-            client=record,
-            medication=f"Drug {n}",
-            action="started",
-            effective_date=date.today(),
-            dose=Decimal(1),
-            unit="mg",
-            route="oral",
-            frequency="daily",
-        )
-        post_update(
-            actor=world.people["diet"],
-            client=record,
-            update_type=NutritionType.WEIGHT,
-            weight_kg=Decimal(60 + n),
-            measured_on=date.today(),
-        )
-        post_update(
-            actor=world.people["diet"],
-            client=record,
-            update_type=NutritionType.MEAL_PLAN,
-            text=f"Plan {n}",
-        )
-
-
 @pytest.mark.parametrize("role", ["team", "client"])
 def test_export_queries_do_not_grow_with_the_record(app, client, auth, count_queries, role):
     world = _build()
@@ -425,7 +378,7 @@ def test_export_queries_do_not_grow_with_the_record(app, client, auth, count_que
         return counter.count
 
     small = count()
-    _grow(world, 6)
+    grow(world, 6)
     large = count()
     assert small == large, (small, large)
 

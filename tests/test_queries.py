@@ -5,6 +5,7 @@ from __future__ import annotations
 from careteam.clients import services
 from careteam.enums import Discipline, Role
 from tests.factories import add_member, make_client, make_provider, make_user
+from tests.worlds import grow, make_team
 
 
 def _grow(lead, clients: int, members_each: int) -> list:
@@ -86,69 +87,12 @@ def test_audit_log_queries_do_not_grow_with_events(app, client, auth, count_quer
     assert small == large, (small, large)
 
 
-def _entries_of_every_kind(record, lead, psych, diet, n: int, tag: str = "") -> None:
-    from datetime import date, timedelta
-    from decimal import Decimal
-
-    from careteam.enums import GoalDirection
-    from careteam.goals.services import GoalFields, check_in, create_goal
-    from careteam.medications import services as meds
-    from careteam.nutrition.services import post_update
-    from careteam.record.services import post_note
-
-    today = date.today()
-    for i in range(n):
-        note = post_note(actor=lead, client=record, body=f"Note {i}", urgent=i % 2 == 0)
-        post_note(actor=lead, client=record, body=f"Note {i} corrected", amends=note)
-        goal = create_goal(
-            actor=lead,
-            client=record,
-            fields=GoalFields(
-                title=f"Goal {i}",
-                measure="Count",
-                unit="times",
-                baseline=Decimal(1),
-                target=Decimal(5),
-                direction=GoalDirection.UP,
-                target_date=today + timedelta(days=30),
-                owner_id=lead.id,
-            ),
-        )
-        check_in(actor=diet, client=record, goal=goal, measured_on=today, value=Decimal(2))
-        change = meds.record_change(
-            actor=psych,
-            client=record,
-            medication=f"med{tag}{i}",
-            action="started",
-            effective_date=today,
-            dose=Decimal(10),
-            unit="mg",
-            route="oral",
-            frequency="daily",
-        )
-        meds.acknowledge(actor=diet, client=record, entry_id=change.id)
-        post_update(
-            actor=diet,
-            client=record,
-            update_type="weight",
-            weight_kg=Decimal("50.5"),
-            measured_on=today,
-            blind=True,
-        )
-        post_update(actor=diet, client=record, update_type="meal_plan", text=f"Plan {i}")
-
-
 def test_timeline_queries_do_not_grow_with_entries_of_every_kind(app, client, auth, count_queries):
-    lead = make_provider(Discipline.THERAPIST)
-    psych = make_provider(Discipline.PSYCHIATRIST)
-    diet = make_provider(Discipline.DIETITIAN)
-    record = make_client(lead)
-    add_member(record, psych, lead)
-    add_member(record, diet, lead)
-    _entries_of_every_kind(record, lead, psych, diet, 1)
-    auth.login(lead.email)
-    paths = [f"/clients/{record.id}", "/clients/"]
+    world = make_team()  # tests/worlds.py's team; grow() writes every kind of entry
+    grow(world, 1)
+    auth.login(world.lead.email)
+    paths = [f"/clients/{world.record.id}", "/clients/"]
     small = [_count(client, count_queries, path) for path in paths]
-    _entries_of_every_kind(record, lead, psych, diet, 4, tag="b")  # 4x the entries, a full page
+    grow(world, 4, tag="b")  # 4x the entries, a full page
     large = [_count(client, count_queries, path) for path in paths]
     assert small == large, (small, large)

@@ -40,7 +40,7 @@ from careteam.enums import (
 from careteam.extensions import db
 from careteam.goals.services import GoalFields, check_in, create_goal, update_goal
 from careteam.invitations import services as invitations
-from careteam.medications.services import record_change
+from careteam.medications.services import acknowledge, record_change
 from careteam.nutrition.services import post_update
 from careteam.practice.rules import AssignmentFields
 from careteam.practice.services import assign_practice, log_practice
@@ -543,3 +543,72 @@ def build_world(
         discipline=Discipline.OTHER,
     ).id
     return world
+
+
+def grow(world: World, times: int, tag: str = "") -> None:
+    """More of every kind, `times` over, for tests that count a page's queries at two
+    sizes of record: a member joins; a shared note and its amendment, an urgent note; a
+    shared goal and a check-in; a medication started and acknowledged; a blind weight, a
+    meal plan, a supplement and a nutrition note; practice and its log; a level change."""
+    record, lead, people = world.record, world.lead, world.people
+    psych, diet = people["psych"], people["diet"]
+    today = date.today()
+    levels = [LevelOfCare.PARTIAL_HOSPITALIZATION, LevelOfCare.INTENSIVE_OUTPATIENT]
+    for n in range(times):
+        factories.add_member(record, factories.make_provider(Discipline.NURSE_PRACTITIONER), lead)
+        note = post_note(
+            actor=psych, client=record, body=f"More {tag}{n}", visibility=Visibility.CLIENT
+        )
+        post_note(
+            actor=psych,
+            client=record,
+            body=f"More {tag}{n}, corrected",
+            visibility=Visibility.CLIENT,
+            amends=note,
+        )
+        post_note(actor=psych, client=record, body=f"Urgent {tag}{n}", urgent=True)
+        goal = create_goal(
+            actor=lead, client=record, fields=goal_fields(lead, f"Goal {tag}{n}", shared=True)
+        )
+        check_in(
+            actor=lead, client=record, goal=goal, measured_on=SHARED_CHECK_IN, value=Decimal(n)
+        )
+        change = record_change(
+            actor=psych,
+            client=record,
+            medication=f"Drug {tag}{n}",
+            action=MedicationAction.STARTED,
+            effective_date=today,
+            dose=Decimal(1),
+            unit="mg",
+            route="oral",
+            frequency="daily",
+        )
+        acknowledge(actor=lead, client=record, entry_id=change.id)
+        diet_entry = {"actor": diet, "client": record}
+        post_update(
+            update_type=NutritionType.WEIGHT,
+            weight_kg=Decimal(60 + n),
+            measured_on=today,
+            blind=n % 2 == 0,
+            **diet_entry,
+        )
+        post_update(update_type=NutritionType.MEAL_PLAN, text=f"Plan {tag}{n}", **diet_entry)
+        post_update(update_type=NutritionType.SUPPLEMENT, text=f"Zinc {tag}{n}", **diet_entry)
+        post_update(update_type=NutritionType.NOTE, text=f"Note {tag}{n}", **diet_entry)
+        assignment = assign_practice(
+            actor=lead,
+            client=record,
+            fields=AssignmentFields(
+                skill=f"Skill {tag}{n}", target_count=1, period="day", starts_on=today
+            ),
+        )
+        log_practice(actor=world.own, client=record, assignment=assignment, practised_on=today)
+        current = LevelOfCare(db.session.get(Client, record.id).level_of_care)
+        clients.change_level_of_care(
+            actor=lead,
+            client=record,
+            level=levels[(levels.index(current) + 1) % 2] if current in levels else levels[0],
+            effective_date=today,
+            reason=f"Reason {tag}{n}",
+        )
