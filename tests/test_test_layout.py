@@ -19,6 +19,10 @@ def _is_test_or_conftest(name: str) -> bool:
     return name == "conftest" or name.startswith("test_")
 
 
+def _names_a_test_module(module: list[str]) -> bool:
+    return module[:1] == ["tests"] and any(map(_is_test_or_conftest, module))
+
+
 def _package_of(path: Path) -> list[str]:
     return list(path.relative_to(ROOT).parent.parts)
 
@@ -29,13 +33,11 @@ def forbidden_imports(source: str, package: list[str]) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found += [
-                a.name for a in node.names if any(map(_is_test_or_conftest, a.name.split(".")))
-            ]
+            found += [a.name for a in node.names if _names_a_test_module(a.name.split("."))]
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             module = [*base, *(node.module.split(".") if node.module else [])]
-            if any(map(_is_test_or_conftest, module)):
+            if _names_a_test_module(module):
                 found.append(".".join(module))
             elif module[:1] == ["tests"] and (ROOT.joinpath(*module) / "__init__.py").exists():
                 # `from tests import test_alerts`: the names are the package's modules.
@@ -104,6 +106,7 @@ def test_conftest_files_hold_fixtures_only(path):
         ("from tests.worlds import build_world", ["tests"], []),
         ("from tests import factories", ["tests"], []),
         ("from careteam.api import test_mode", ["tests"], []),
+        ("import careteam.test_mode", ["tests"], []),
     ],
 )
 def test_the_import_check_catches_every_spelling(source, package, expected):
