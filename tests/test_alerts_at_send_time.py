@@ -53,8 +53,11 @@ def team(app) -> Team:
     return make_team(app)
 
 
-# A night in the reader's (UTC) quiet hours 22:00-07:00, which ended yesterday morning.
-NIGHT = datetime.combine(utcnow().date() - timedelta(days=2), time(23, 0), tzinfo=UTC)
+# A night in the reader's (UTC) quiet hours 22:00-07:00, the one that ended last: its 07:00
+# is in the past and within the health page's last 24 hours, whatever the time of day.
+_NOW = utcnow()
+_LAST_07 = _NOW.date() - timedelta(days=0 if _NOW.time() >= time(7, 0) else 1)
+NIGHT = datetime.combine(_LAST_07 - timedelta(days=1), time(23, 0), tzinfo=UTC)
 MORNING = NIGHT + timedelta(hours=9)
 
 
