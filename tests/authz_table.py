@@ -257,5 +257,7 @@ def visit_as(app, auth, world: dict, endpoint: str, role: str) -> str:
     `endpoint` in that world. For the sweeps that reuse this table's rows and world."""
     world["database"].restore(app)
     if role != "anon":
-        assert auth.login(world["emails"][role]).status_code == 302, f"{role} could not log in"
+        response = auth.login(world["emails"][role])
+        assert response.status_code == 302, f"{role} could not log in"
+        assert not response.headers["Location"].startswith("/login"), f"{role} could not log in"
     return world_url(app, endpoint, world["url_args"])

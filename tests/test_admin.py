@@ -31,10 +31,13 @@ def test_admin_creates_a_provider(app, client, auth, admin_logged_in):
         },
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     user = db.session.scalar(select(User).where(User.email == "new.person@example.com"))
     assert user.role == "provider" and user.discipline == "dietitian"
     auth.logout()
-    assert auth.login("new.person@example.com", "a long enough password").status_code == 302
+    redirected = auth.login("new.person@example.com", "a long enough password")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
 
 
 def test_admin_creates_a_client_account(app, client, auth, admin_logged_in):
@@ -48,6 +51,7 @@ def test_admin_creates_a_client_account(app, client, auth, admin_logged_in):
         },
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     user = db.session.scalar(select(User).where(User.email == "client.person@example.com"))
     assert user.role == "client" and user.discipline is None
 
@@ -82,10 +86,14 @@ def test_new_user_validation(app, client, auth, admin_logged_in, form, message):
 
 def test_deactivate_and_reactivate(app, client, auth, admin_logged_in):
     user = make_provider()
-    assert auth.post(f"/admin/users/{user.id}/deactivate").status_code == 302
+    response = auth.post(f"/admin/users/{user.id}/deactivate")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     db.session.refresh(user)
     assert not user.active and user.deactivated_at is not None
-    assert auth.post(f"/admin/users/{user.id}/reactivate").status_code == 302
+    response = auth.post(f"/admin/users/{user.id}/reactivate")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     db.session.refresh(user)
     assert user.active and user.deactivated_at is None
 

@@ -269,7 +269,9 @@ def test_api_authorization(app, client, auth, world, endpoint, method, role, exp
     world["database"].restore(app)
     headers = {}
     if role == "csess":
-        assert auth.login("client@example.com").status_code == 302
+        redirected = auth.login("client@example.com")
+        assert redirected.status_code == 302
+        assert redirected.headers["Location"] == "/portal/"
     elif role != "anon":
         headers = bearer(world["secrets"][role])
     url = _url(app, endpoint, world["url_args"])

@@ -131,7 +131,9 @@ def _without_instance(problem: str) -> str:
 
 def test_the_clients_browser_download_holds_nothing_that_was_not_shared(app, client, auth):
     world = build_world()
-    assert auth.login(world.own.email).status_code == 302
+    redirected = auth.login(world.own.email)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/portal/"
     response = client.get(FHIR.format(client_id=world.record.id))
     assert response.status_code == 200
     body = response.get_data(as_text=True)

@@ -192,7 +192,9 @@ def test_revoking_ends_the_token_at_once(client, auth, provider):
         "revoke_api_token"
     ) == 1
     # Revoking again changes nothing and is not an error.
-    assert auth.post(f"{PAGE}/{token_id}/revoke").status_code == 302
+    redirected = auth.post(f"{PAGE}/{token_id}/revoke")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == PAGE
 
 
 def test_another_users_token_cannot_be_revoked(client, auth, provider):

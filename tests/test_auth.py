@@ -50,7 +50,9 @@ def test_login_failure_is_generic(app, auth, case):
     response = auth.login(email, password)
     assert response.status_code == 200
     assert b"Email or password is incorrect." in response.data
-    assert auth._client.get("/clients/").status_code == 302
+    redirected = auth._client.get("/clients/")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_login_requires_csrf_token(app, client):
@@ -123,7 +125,9 @@ def test_session_id_rotates_at_login(app, client, auth):
     assert before != after
     # The pre-login cookie is not logged in.
     client.set_cookie("careteam_session", before, domain="careteam.test")
-    assert client.get("/clients/").status_code == 302
+    response = client.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_idle_session_expires(app, client, auth):
@@ -132,7 +136,9 @@ def test_idle_session_expires(app, client, auth):
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
     row.last_seen_at = utcnow() - app.config["SESSION_IDLE_TIMEOUT"] - timedelta(seconds=1)
     db.session.commit()
-    assert client.get("/clients/").status_code == 302
+    response = client.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_absolute_session_lifetime(app, client, auth):
@@ -141,7 +147,9 @@ def test_absolute_session_lifetime(app, client, auth):
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert client.get("/clients/").status_code == 302
+    response = client.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_deactivation_ends_live_sessions(app, client, auth):
@@ -152,7 +160,9 @@ def test_deactivation_ends_live_sessions(app, client, auth):
     auth.login(user.email)
     assert client.get("/clients/").status_code == 200
     set_active(actor=admin, user=user, active=False)
-    assert client.get("/clients/").status_code == 302
+    response = client.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_password_hash_is_argon2id(app):

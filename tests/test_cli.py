@@ -117,7 +117,9 @@ def test_seed_demo_creates_shared_teams_and_prints_logins(app, runner, auth):
     assert teams == 2  # the therapist shares both clients with the psychiatrist
     from careteam.demo import DEMO_PASSWORD
 
-    assert auth.login("therapist@demo.careteam.example", DEMO_PASSWORD).status_code == 302
+    response = auth.login("therapist@demo.careteam.example", DEMO_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/clients/"
     again = runner.invoke(args=["careteam", "seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "left as it is" in again.output
     assert db.session.scalar(select(func.count()).select_from(Client)) == 2

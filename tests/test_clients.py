@@ -87,6 +87,7 @@ def test_lead_adds_and_ends_members(app, client, auth):
         {"email": psych.email.upper(), "discipline": "psychiatrist"},
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team"
     page = client.get(f"/clients/{record.id}/team").get_data(as_text=True)
     assert "Dr. Raman" in page and "Psychiatrist" in page
     member = db.session.scalar(
@@ -96,6 +97,7 @@ def test_lead_adds_and_ends_members(app, client, auth):
 
     response = auth.post(f"/clients/{record.id}/team/{member.id}/end")
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team"
     db.session.refresh(member)
     assert member.status == MemberStatus.ENDED and member.ended_at is not None
     changes = db.session.scalars(
@@ -179,6 +181,7 @@ def test_change_level_of_care_with_history(app, client, auth):
         {"level": "outpatient_weekly", "effective_date": today.isoformat(), "reason": "Step down"},
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team#level-of-care"
     db.session.refresh(record)
     assert record.level_of_care == LevelOfCare.OUTPATIENT_WEEKLY
     history = [(c.level, c.reason) for c in record.level_changes]
@@ -278,6 +281,7 @@ def test_link_portal_account(app, client, auth):
     auth.login(lead.email)
     response = auth.post(f"/clients/{record.id}/portal", {"email": portal_user.email})
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team"
     db.session.refresh(record)
     assert record.user_id == portal_user.id
     other_record = make_client(lead)

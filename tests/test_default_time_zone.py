@@ -90,6 +90,7 @@ def test_accounts_an_admin_creates_start_in_the_deployments_zone(app, client, au
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"] == "/admin/users"
     assert_first_digest_at_0800_local(user_by_email("new@example.com"))
 
 

@@ -81,7 +81,9 @@ def test_the_leads_pages_of_the_demo_render_with_bounded_queries(
     # Outside `make run` providers need two-factor: enrol the lead as the test helpers log in.
     two_factor.enrol_known_secret(user=lead, secret=TOTP_SECRET)
     db.session.commit()
-    assert auth.login(lead.email, DEMO_PASSWORD).status_code == 302
+    redirected = auth.login(lead.email, DEMO_PASSWORD)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
     pages = {
         f"/clients/{alex.id}": "Timeline",
         f"/clients/{alex.id}/goals/": "<svg",

@@ -179,7 +179,9 @@ def test_saving_preferences_shows_the_next_digest_in_the_users_zone(app, client,
     assert shown.split(", ")[1] in ("07:30 EST", "07:30 EDT")
 
     # Unticking the client brings it back into the digest.
-    assert auth.post("/settings/notifications", VALID).status_code == 302
+    redirected = auth.post("/settings/notifications", VALID)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/settings/notifications"
     assert db.session.scalars(select(DigestMute)).all() == []
 
 

@@ -415,7 +415,10 @@ def test_a_member_is_unaffected(client, auth, world, count_queries):
     _search(client)
     response = client.get(f"/emergency/{world.record.id}")
     assert response.status_code == 302
-    assert _break_glass(client, world.record.id).status_code == 302
+    assert response.headers["Location"] == f"/clients/{world.record.id}"
+    redirected = _break_glass(client, world.record.id)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == f"/clients/{world.record.id}"
     assert db.session.scalar(select(EmergencyAccess.id)) is None
     assert (
         db.session.scalar(select(AuditEvent).where(AuditEvent.detail.startswith("emergency ")))
@@ -424,7 +427,9 @@ def test_a_member_is_unaffected(client, auth, world, count_queries):
 
 
 def test_clients_and_anonymous_cannot_ask(client, auth, world):
-    assert client.get("/emergency").status_code == 302
+    response = client.get("/emergency")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Femergency"
     portal_user = make_user(Role.CLIENT)
     auth.login(portal_user.email)
     assert client.get("/emergency").status_code == 403

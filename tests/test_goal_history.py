@@ -43,7 +43,9 @@ def test_every_earlier_description_stays_in_the_history(app, client, auth):
     goal = make_goal(lead, record, description="Eat breakfast before school")
     auth.login(member.email)
     form = goal_edit_form(goal, 1, description="Eat breakfast and lunch at school")
-    assert auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form).status_code == 302
+    response = auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
     _edit(db.session.get(Goal, goal.id), lead, record, description="")
     _edit(db.session.get(Goal, goal.id), lead, record, description="Three meals a day")
     events = db.session.scalars(

@@ -196,6 +196,9 @@ def test_any_active_member_may_set_goals(app, client, auth, who, expected):
     posted = auth.post(base + "/new", _form(users[who].id))
     assert posted.status_code == (302 if expected == 200 else 404)
     assert _count(Goal) == (2 if expected == 200 else 1)
+    if expected == 200:
+        new = db.session.scalars(select(Goal).order_by(Goal.id.desc())).first()
+        assert posted.headers["Location"] == f"{base}/{new.id}"
 
 
 def test_a_goal_of_another_client_is_not_found(app, client, auth):
@@ -259,7 +262,9 @@ def test_sharing_a_goal_is_recorded_and_its_new_events_are_shared(app, client, a
     goal = make_goal(lead, record)
     auth.login(lead.email)
     form = goal_edit_form(goal, 1, shared_with_client="y", owner_id=str(member.id))
-    assert auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form).status_code == 302
+    response = auth.post(f"/clients/{record.id}/goals/{goal.id}/edit", form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
     event = db.session.scalars(select(GoalEvent).order_by(GoalEvent.id.desc())).first()
     assert event.visibility == Visibility.CLIENT
     assert event.summary.splitlines() == [
@@ -276,7 +281,9 @@ def test_a_past_target_date_may_stay_but_not_be_chosen(app, client, auth):
     auth.login(lead.email)
     path = f"/clients/{record.id}/goals/{goal.id}/edit"
     kept = goal_edit_form(goal, goal.version, status="completed", achievement="achieved")
-    assert auth.post(path, kept).status_code == 302
+    redirected = auth.post(path, kept)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
     goal = db.session.get(Goal, goal.id)
     moved = goal_edit_form(goal, goal.version, target_date=(TODAY - timedelta(days=3)).isoformat())
     response = auth.post(path, moved)
@@ -351,6 +358,7 @@ def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
 
     first = auth.post(path, form_a)
     assert first.status_code == 302
+    assert first.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
 
     second = auth.post(path, form_b)
     assert second.status_code == 409
@@ -368,7 +376,9 @@ def test_two_tabs_editing_the_same_goal_do_not_lose_an_edit(app, client, auth):
     again = goal_edit_form(
         saved, 2, title="Three regular meals", unit="meals a day", status="on_hold"
     )
-    assert auth.post(path, again).status_code == 302
+    response = auth.post(path, again)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/goals/{goal.id}"
     saved = db.session.get(Goal, goal.id)
     assert (saved.title, saved.unit, saved.status, saved.version) == (
         "Three regular meals",

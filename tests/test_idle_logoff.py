@@ -110,8 +110,12 @@ def test_keepalive_cannot_revive_an_ended_session(app, client, auth):
     row = _session_row(user)
     row.last_seen_at = utcnow() - timedelta(minutes=16)
     db.session.commit()
-    assert client.post(KEEPALIVE, headers={"X-CSRFToken": token}).status_code == 302
-    assert client.get("/portal/").status_code == 302
+    response = client.post(KEEPALIVE, headers={"X-CSRFToken": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fsession%2Fkeepalive"
+    response = client.get("/portal/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fportal%2F"
 
 
 def _body_tag(html: str) -> str:

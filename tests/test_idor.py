@@ -300,7 +300,9 @@ def test_probe(app, client, auth, world, probe):
     app.config["RATELIMIT_ENABLED"] = False  # ~300 logins; throttling has its own tests
     world["snapshot"].restore(app)
     email = world["admin"] if probe.prober == "admin" else world["a"]["emails"][probe.prober]
-    assert auth.login(email).status_code == 302, f"{email} could not log in"
+    redirected = auth.login(email)
+    assert redirected.status_code == 302, f"{email} could not log in"
+    assert not redirected.headers["Location"].startswith("/login"), f"{email} could not log in"
     token = auth.token()
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == probe.endpoint)
     ids = _ids(probe, world)

@@ -215,7 +215,9 @@ def _url(app, endpoint: str, url_args: dict) -> str:
 def _login(client, email: str | None) -> None:
     """Log in through the real forms (both steps), or stay anonymous."""
     if email is not None:
-        assert AuthActions(client).login(email).status_code == 302, f"{email} could not log in"
+        response = AuthActions(client).login(email)
+        assert response.status_code == 302, f"{email} could not log in"
+        assert not response.headers["Location"].startswith("/login"), f"{email} could not log in"
 
 
 @pytest.fixture(scope="module")
@@ -508,12 +510,14 @@ def test_a_saved_payload_is_shown_escaped(app, client, world):
         data={"full_name": name, "level_of_care": "outpatient_weekly", "csrf_token": token},
     )
     assert created.status_code == 302
+    assert re.fullmatch(r"/clients/\d+", created.headers["Location"])
     page = client.get(created.headers["Location"]).get_data(as_text=True)
     assert str(escape(name)) in page and active_markup(page) == []
     url = created.headers["Location"] + "/notes/new"
     token = csrf_from(client.get(url).get_data(as_text=True))
     posted = client.post(url, data={"body": XSS[2], "visibility": "team", "csrf_token": token})
     assert posted.status_code == 302
+    assert posted.headers["Location"].startswith(created.headers["Location"] + "#e")
     timeline = client.get(created.headers["Location"]).get_data(as_text=True)
     assert "alert(1)" in timeline and active_markup(timeline) == []  # nh3 kept the text
 

@@ -172,7 +172,9 @@ def test_an_accepted_link_works_once(client, auth, sink, lead, record):
     invite(auth, record, "dana@example.com")
     path = deliver(sink, "dana@example.com")
     auth.logout()
-    assert sign_up(client, path).status_code == 302
+    response = sign_up(client, path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}"
     auth.logout()
     users, members = count(User), count(CareTeamMember)
     again = client.get(path)
@@ -195,6 +197,7 @@ def test_an_existing_provider_logs_in_and_accepts(client, auth, sink, lead, reco
     assert "Log in to accept" in body and CLIENT_NAME not in body
     login = auth.login("paul@example.com")
     assert login.status_code == 302
+    assert login.headers["Location"] == "/clients/"
     response = client.post(
         "/login?next=" + path,
         data={"email": "paul@example.com", "password": PASSWORD, "csrf_token": auth.token(path)},
@@ -285,6 +288,7 @@ def test_a_revoked_invitation_is_refused(client, auth, sink, lead, record):
     invitation = invitation_for("dana@example.com")
     response = auth.post(f"/clients/{record.id}/invitations/{invitation.id}/revoke")
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team#invitations"
     page = client.get(f"/clients/{record.id}/team").get_data(as_text=True)
     assert "was revoked" in page and "dana@example.com</th>" not in page
     auth.logout()
@@ -305,6 +309,7 @@ def test_resend_kills_the_old_link_and_extends_the_expiry(client, auth, sink, le
     invitation = invitation_for("dana@example.com")
     response = auth.post(f"/clients/{record.id}/invitations/{invitation.id}/resend")
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/team#invitations"
     assert client.get(old).status_code == 410  # dead at once, before the new email goes out
     new = deliver(sink, "dana@example.com")
     assert new != old
@@ -315,7 +320,9 @@ def test_resend_kills_the_old_link_and_extends_the_expiry(client, auth, sink, le
     replaced = client.get(old)
     assert replaced.status_code == 410 and "replaced" in replaced.get_data(as_text=True)
     assert client.get(new).status_code == 200
-    assert sign_up(client, new).status_code == 302
+    redirected = sign_up(client, new)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == f"/clients/{record.id}"
 
 
 def _token(secret: str, payload: dict) -> str:
@@ -423,7 +430,9 @@ def test_invitations_that_make_no_sense_are_refused(
         set_active(actor=admin, user=make_provider(email=email), active=False)
     auth.login(lead.email)
     if setup == "duplicate":
-        assert invite(auth, record, email).status_code == 302
+        redirected = invite(auth, record, email)
+        assert redirected.status_code == 302
+        assert redirected.headers["Location"] == f"/clients/{record.id}/team#invitations"
     before = count(Invitation)
     response = invite(auth, record, email.upper())
     assert response.status_code == 400
@@ -465,9 +474,13 @@ def test_an_admin_revokes_and_resends_account_invitations(client, auth, sink):
     auth.post("/admin/invitations/new", {"email": "np@example.com", "discipline": "other"})
     invitation = invitation_for("np@example.com")
     first = deliver(sink, "np@example.com")
-    assert auth.post(f"/admin/invitations/{invitation.id}/resend").status_code == 302
+    response = auth.post(f"/admin/invitations/{invitation.id}/resend")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users#invitations"
     second = deliver(sink, "np@example.com")
-    assert auth.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 302
+    response = auth.post(f"/admin/invitations/{invitation.id}/revoke")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users#invitations"
     assert invitation_for("np@example.com").status == InvitationStatus.REVOKED
     again = auth.post(f"/admin/invitations/{invitation.id}/revoke", follow_redirects=True)
     assert "already accepted or revoked" in again.get_data(as_text=True)

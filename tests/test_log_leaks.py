@@ -169,6 +169,7 @@ class Scenario:
     def login(self, email: str, password: str = LEAD_PASSWORD) -> None:
         response = self.auth.login(email, password)
         assert response.status_code == 302, f"{email} could not log in"
+        assert not response.headers["Location"].startswith("/login"), f"{email} could not log in"
         self._keep_cookie()
 
     def _keep_cookie(self) -> None:

@@ -145,6 +145,7 @@ def test_stop_needs_no_dose(app, client, auth, team):
         ),
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     stop = db.session.scalar(select(MedicationChange).where(MedicationChange.action == "stopped"))
     assert stop.dose is None and stop.medication_key == "sertraline"
     assert _current(record) == []
@@ -499,6 +500,7 @@ def test_author_amends_a_change(app, client, auth, team):
         ),
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     db.session.refresh(old)
     new = db.session.scalar(
         select(MedicationChange).where(MedicationChange.supersedes_id == old.id)
@@ -523,6 +525,7 @@ def test_amendment_is_judged_without_the_version_it_replaces(app, client, auth, 
         f"/clients/{record.id}/medications/{old.id}/amend", _form(medication="Sertraline")
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     assert _current(record) == [("Sertraline", "50 mg oral, once daily")]
 
 
@@ -558,7 +561,9 @@ def test_only_the_author_amends_and_only_the_newest_version(app, client, auth, t
     auth.logout()
 
     auth.login(psych.email)
-    assert auth.post(url, _form(dose="75")).status_code == 302
+    redirected = auth.post(url, _form(dose="75"))
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == f"/clients/{record.id}/medications"
     response = auth.post(url, _form(dose="80"))
     assert response.status_code == 409
     assert "already amended" in _text(response)
@@ -619,7 +624,9 @@ def test_team_members_acknowledge_a_change(app, client, auth, team):
     auth.logout()
 
     auth.login(diet.email)
-    assert auth.post(_ack_url(record, change)).status_code == 302
+    redirected = auth.post(_ack_url(record, change))
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == f"/clients/{record.id}#e{change.id}"
     page = _plain(client.get(f"/clients/{record.id}/medications"))
     assert "Everyone on the team has seen this change." in page
 
@@ -680,7 +687,9 @@ def test_members_who_join_later_are_asked_too(app, client, auth, team):
     timeline = _text(client.get(f"/clients/{record.id}"))
     assert "Not yet seen by Casey New (you), Dana Okafor, Jordan Lee" in _plain_text(timeline)
     assert ">Acknowledge</button>" in timeline
-    assert auth.post(_ack_url(record, change)).status_code == 302
+    response = auth.post(_ack_url(record, change))
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{record.id}#e{change.id}"
     assert change.acknowledged_by(newcomer.id)
 
 

@@ -254,6 +254,9 @@ def test_only_the_team_discipline_dietitian_may_post(app, client, auth, discipli
     response = auth.post(_path(record, "/new"), {**WEIGHT})
     assert response.status_code == (302 if allowed else 403)
     assert _count() == (1 if allowed else 0)
+    if allowed:
+        new = db.session.scalars(select(NutritionUpdate)).one()
+        assert response.headers["Location"] == _path(record, f"/#e{new.id}")
     page = client.get(_path(record)).get_data(as_text=True)  # every member sees the page
     assert ("Record a weight" in page) == allowed
 
@@ -282,8 +285,11 @@ def test_a_therapist_account_on_the_team_as_dietitian_may_post(app, client, auth
     provider = make_provider(Discipline.THERAPIST)
     add_member(record, provider, lead, discipline=Discipline.DIETITIAN)
     auth.login(provider.email)
-    assert auth.post(_path(record, "/new"), {**WEIGHT}).status_code == 302
+    response = auth.post(_path(record, "/new"), {**WEIGHT})
+    assert response.status_code == 302
     assert _count() == 1
+    new = db.session.scalars(select(NutritionUpdate)).one()
+    assert response.headers["Location"] == _path(record, f"/#e{new.id}")
 
 
 @pytest.mark.parametrize("who", ["nonmember", "ended", "client", "admin"])
@@ -358,6 +364,7 @@ def test_an_amendment_may_change_the_type(app, client, auth, team):
         select(NutritionUpdate).where(NutritionUpdate.superseded_at.is_(None))
     )
     assert current.update_type == NutritionType.SUPPLEMENT
+    assert response.headers["Location"] == _path(record, f"/#e{current.id}")
 
 
 def test_only_the_author_amends(app, client, auth, team):

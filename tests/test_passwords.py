@@ -133,7 +133,9 @@ def test_passwords_are_normalised_so_any_keyboard_logs_in(app, client, auth):
     # Full-width letters (an East Asian keyboard) are the same password as ASCII ones.
     assert FULL_WIDTH != PASSWORD
     user = make_provider(password=FULL_WIDTH)
-    assert auth.login(user.email, PASSWORD).status_code == 302
+    response = auth.login(user.email, PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/clients/"
 
 
 def test_hashes_from_before_normalisation_still_verify_and_are_upgraded(app, client, auth):
@@ -141,7 +143,9 @@ def test_hashes_from_before_normalisation_still_verify_and_are_upgraded(app, cli
     user = make_provider()
     user.password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(typed)
     db.session.commit()
-    assert auth.login(user.email, typed).status_code == 302
+    response = auth.login(user.email, typed)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/clients/"
     db.session.refresh(user)
     PasswordHasher().verify(user.password_hash, PASSWORD)  # now stored normalised
 
@@ -277,7 +281,9 @@ def test_reset_life_cycle(app, client, sink, published):
     user = make_provider(email="kim@example.com")
     # A browser logged in before the reset, whose cookie must stop working.
     other = AuthActions(app.test_client())
-    assert other.login(user.email).status_code == 302
+    redirected = other.login(user.email)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
     assert other._client.get("/settings/profile").status_code == 200
 
     response = anon_post(client, "/password/forgot", {"email": " Kim@Example.com "})
@@ -297,14 +303,18 @@ def test_reset_life_cycle(app, client, sink, published):
     done = new_password_form(client, path)
     assert done.status_code == 302 and done.headers["Location"] == "/login"
 
-    assert other._client.get("/settings/profile").status_code == 302  # session revoked
+    redirected = other._client.get("/settings/profile")
+    assert redirected.status_code == 302  # session revoked
+    assert redirected.headers["Location"] == "/login?next=%2Fsettings%2Fprofile"
     live = db.session.scalars(
         select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     ).all()
     assert live == []
     auth = AuthActions(client)
     assert auth.login(user.email, PASSWORD).status_code == 200  # old password refused
-    assert auth.login(user.email, NEW_PASSWORD).status_code == 302
+    redirected = auth.login(user.email, NEW_PASSWORD)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_id == user.id)
     ).all()
@@ -328,7 +338,9 @@ def test_reset_form_refuses_a_weak_or_mismatched_password(app, client, sink):
     )
     assert mismatch.status_code == 400 and "not the same" in mismatch.get_data(as_text=True)
     # The link still works after refused attempts.
-    assert new_password_form(client, path).status_code == 302
+    response = new_password_form(client, path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
 
 
 def test_reset_form_has_the_meter_and_checks_without_saving(app, client, sink):
@@ -336,7 +348,9 @@ def test_reset_form_has_the_meter_and_checks_without_saving(app, client, sink):
     path = path_of(reset.send_reset_email(user.id).link)
     checked = new_password_form(client, path, check_strength="1")
     assert checked.status_code == 200 and meter(checked.get_data(as_text=True))
-    assert new_password_form(client, path).status_code == 302  # not spent by the check
+    response = new_password_form(client, path)
+    assert response.status_code == 302  # not spent by the check
+    assert response.headers["Location"] == "/login"
 
 
 def test_expired_link_is_refused(app, client, sink, monkeypatch):
@@ -371,7 +385,9 @@ def test_tampered_link_is_refused(app, client, tamper):
     assert response.status_code == 400
     posted = client.post(f"/password/reset/{token}", data={"password": NEW_PASSWORD})
     assert posted.status_code == 400
-    assert AuthActions(client).login(victim.email, PASSWORD).status_code == 302
+    redirected = AuthActions(client).login(victim.email, PASSWORD)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
 
 
 def test_logging_in_spends_an_unused_link(app, client, sink):
@@ -496,7 +512,9 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, aut
     assert response.headers["Location"] == "/settings/password"
     page = client.get("/settings/password")  # this session lives on
     assert page.status_code == 200 and "password was changed" in page.get_data(as_text=True)
-    assert other._client.get("/settings/profile").status_code == 302  # the other one ended
+    redirected = other._client.get("/settings/profile")
+    assert redirected.status_code == 302  # the other one ended
+    assert redirected.headers["Location"] == "/login?next=%2Fsettings%2Fprofile"
     live = db.session.scalars(
         select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     ).all()
@@ -509,7 +527,9 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, aut
     )
     fresh = AuthActions(app.test_client())
     assert fresh.login(user.email, PASSWORD).status_code == 200
-    assert fresh.login(user.email, NEW_PASSWORD).status_code == 302
+    redirected = fresh.login(user.email, NEW_PASSWORD)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
 
 
 def test_change_password_with_a_wrong_current_password(app, client, auth):

@@ -103,6 +103,7 @@ def test_provider_updates_profile_and_sharing(app, client, auth):
         },
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/settings/profile"
     db.session.refresh(psych)
     assert psych.display_name == "Dr. Priya Raman" and psych.credentials == "MD"
     assert psych.share_practice and not psych.share_phone and not psych.share_email

@@ -212,6 +212,7 @@ def test_the_clients_today_counts_not_the_servers(app, client, auth):
     ahead = services.client_today(record)  # may be tomorrow in UTC: still not the future
     response = auth.post(f"/portal/practice/{assignment.id}/log", {"practised_on": ahead})
     assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/practice/"
     assert db.session.scalars(select(PracticeLog)).one().practised_on == ahead
 
 
@@ -325,6 +326,7 @@ def test_the_author_amends_and_the_logs_follow(app, client, auth):
         select(PracticeAssignment).where(PracticeAssignment.superseded_at.is_(None))
     ).one()
     assert (new.target_count, new.root_id, new.status) == (2, assignment.id, "active")
+    assert response.headers["Location"] == f"/clients/{record.id}/practice/{new.id}"
     page = client.get(f"/clients/{record.id}/practice/{new.id}").get_data(as_text=True)
     assert "Logs (1)" in page
     assert "1 practice of 14 (7%)" in page

@@ -137,6 +137,7 @@ def test_amendment_supersedes_and_keeps_history(app, client, auth, team):
     assert "Dose was 25 mg (corrected)" in timeline and "Amended" in timeline
     assert "Dose was 50 mg" not in timeline
     amended = db.session.scalar(select(Note).where(Note.supersedes_id == original.id))
+    assert response.headers["Location"] == f"/clients/{record.id}#e{amended.id}"
     history = client.get(f"/clients/{record.id}/entries/{amended.id}").get_data(as_text=True)
     assert "Dose was 50 mg" in history and "Dose was 25 mg (corrected)" in history
     assert "history of 2 versions" in history

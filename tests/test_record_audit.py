@@ -185,6 +185,7 @@ def test_a_check_in_amendment_without_a_comment_clears_it(client, auth, world):
     url = f"/clients/{world.record.id}/goals/progress/{old.id}/amend"
     response = auth.post(url, {"measured_on": YESTERDAY.isoformat(), "value": "5"})
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/clients/{world.record.id}/goals/{old.goal_id}"
     new = db.session.scalar(select(GoalProgress).where(GoalProgress.supersedes_id == old.id))
     assert (new.value, new.comment) == (5, "")
 
@@ -212,11 +213,13 @@ def test_a_nutrition_amendment_without_text_does_not_keep_the_old_text(client, a
     auth.login(author.email)
     base = f"/clients/{world.record.id}/nutrition"
     body = {"update_type": "weight", "weight_kg": "50.20", "measured_on": YESTERDAY.isoformat()}
-    assert auth.post(f"{base}/{weight.id}/amend", body).status_code == 302
+    response = auth.post(f"{base}/{weight.id}/amend", body)
+    assert response.status_code == 302
     new = db.session.scalar(
         select(NutritionUpdate).where(NutritionUpdate.supersedes_id == weight.id)
     )
     assert (new.weight_kg, new.text) == (Decimal("50.20"), "")
+    assert response.headers["Location"] == f"{base}/#e{new.id}"
     # A note needs its text: a POST without one is refused, not saved with the old text.
     refused = auth.post(f"{base}/{note.id}/amend", {"update_type": "note"})
     assert refused.status_code == 400

@@ -39,6 +39,7 @@ def test_a_new_time_zone_reschedules_the_digest_at_the_same_local_time(app, clie
     response = save_profile(auth, provider, time_zone="America/New_York")
 
     assert response.status_code == 302
+    assert response.headers["Location"] == "/settings/profile"
     after = next_due(provider)
     assert after.astimezone(NEW_YORK).time() == time(8, 0)
     assert timedelta(0) < after - utcnow() <= timedelta(days=1)
@@ -94,5 +95,6 @@ def test_a_client_moving_zone_still_gets_no_digest(app, client, auth):
     response = save_profile(auth, own, time_zone="America/New_York")
 
     assert response.status_code == 302
+    assert response.headers["Location"] == "/settings/profile"
     assert db.session.get(User, own.id).time_zone == "America/New_York"
     assert next_due(own) is None  # digests are off for clients unless they turn them on

@@ -91,7 +91,9 @@ def test_login_is_limited_per_submitted_account_whatever_the_address(app, client
     assert_plain_429(post_login(client, "nobody@example.com"))
     # Another account is not affected.
     other = make_user(Role.CLIENT)
-    assert post_login(client, other.email, password=PASSWORD).status_code == 302
+    response = post_login(client, other.email, password=PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/"
 
 
 def test_rate_limit_keys_hold_no_email_address(app, limits):
@@ -216,7 +218,9 @@ def test_lockout_after_repeated_failures_refuses_the_right_password_alike(app, c
     locked = post_login(client, user.email, password=PASSWORD)
     assert _answer(locked) == _answer(wrong[-1])
     assert locked.status_code == 200 and GENERIC in locked.get_data(as_text=True)
-    assert client.get("/portal/").status_code == 302  # not logged in
+    response = client.get("/portal/")
+    assert response.status_code == 302  # not logged in
+    assert response.headers["Location"] == "/login?next=%2Fportal%2F"
     assert _login_rows(user.id) == [
         ("create_user", AuditOutcome.ALLOWED, "client"),
         ("login", AuditOutcome.DENIED, "bad credentials"),
@@ -293,7 +297,9 @@ def test_lock_expires_and_the_next_run_of_failures_locks_twice_as_long(app, clie
     assert 29.9 < (user.locked_until - utcnow()).total_seconds() / 60 <= 30
     user.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert auth.login(user.email).status_code == 302  # expired: the right password works
+    response = auth.login(user.email)
+    assert response.status_code == 302  # expired: the right password works
+    assert response.headers["Location"] == "/portal/"
     db.session.expire_all()
     user = db.session.get(User, user.id)
     assert (user.failed_login_count, user.locked_until) == (0, None)
@@ -310,7 +316,9 @@ def test_a_successful_login_clears_earlier_failures(app, client, auth):
     user = make_user(Role.CLIENT)
     for _ in range(2):
         post_login(client, user.email)
-    assert auth.login(user.email).status_code == 302
+    response = auth.login(user.email)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/"
     auth.logout()
     for _ in range(2):
         post_login(client, user.email)
@@ -354,7 +362,9 @@ def test_admin_sees_the_lock_and_unlocks_the_account(app, client, auth):
     row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "unlock_user")).one()
     assert (row.actor_id, row.object_id, row.outcome) == (admin.id, user.id, "allowed")
     auth.logout()
-    assert auth.login(user.email).status_code == 302
+    redirected = auth.login(user.email)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/portal/"
 
 
 def test_unlocking_an_unlocked_account_changes_nothing(app, client, auth):
@@ -406,7 +416,10 @@ def test_a_password_reset_lifts_the_lock(app, client):
         },
     )
     assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
     db.session.expire_all()
     user = db.session.get(User, user.id)
     assert not throttle.is_locked(user) and user.failed_login_count == 0
-    assert post_login(client, user.email, password=new_password).status_code == 302
+    redirected = post_login(client, user.email, password=new_password)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/portal/"

@@ -152,16 +152,22 @@ def test_the_same_code_is_refused_the_second_time(app, client, auth):
     provider = make_provider()
     code = code_for(TOTP_SECRET)
     password_step(client, provider.email)
-    assert code_step(client, code).status_code == 302
+    response = code_step(client, code)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/clients/"
     auth.logout()
     password_step(client, provider.email)
     again = code_step(client, code)
     assert again.status_code == 200
     assert "already used" in again.get_data(as_text=True)
-    assert client.get("/clients/").status_code == 302
+    response = client.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
     assert audit_rows("two_factor_login", AuditOutcome.DENIED)[-1].detail == "code already used"
     # The next time step's code (within the one-step window) is accepted.
-    assert code_step(client, code_for(TOTP_SECRET, steps_ahead=1)).status_code == 302
+    response = code_step(client, code_for(TOTP_SECRET, steps_ahead=1))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/clients/"
 
 
 def test_a_recovery_code_logs_in_once(app, client, auth):
@@ -181,7 +187,9 @@ def test_a_recovery_code_logs_in_once(app, client, auth):
     password_step(client, user.email)
     again = code_step(client, codes[3])
     assert again.status_code == 200 and "That code is not right" in again.get_data(as_text=True)
-    assert code_step(client, codes[4]).status_code == 302
+    response = code_step(client, codes[4])
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/"
 
 
 def test_new_recovery_codes_need_a_current_code_and_replace_the_old(app, client, auth):
@@ -207,13 +215,16 @@ def test_new_recovery_codes_need_a_current_code_and_replace_the_old(app, client,
     auth.logout()
     password_step(client, user.email)
     assert code_step(client, old_codes[1]).status_code == 200
-    assert code_step(client, new_codes[1]).status_code == 302
+    response = code_step(client, new_codes[1])
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/"
 
 
 def test_admin_without_two_factor_can_only_enrol_until_enrolled(app, client, auth):
     admin = make_user(Role.ADMIN, two_factor=False)
     response = auth.login(admin.email)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     for path in ("/admin/users", "/admin/audit", "/settings/profile", "/settings/password"):
         blocked = client.get(path)
         assert blocked.status_code == 302, path
@@ -243,7 +254,9 @@ def test_an_admin_who_lost_the_phone_sets_up_again_with_a_recovery_code(app, cli
     old_secret, codes = enrol_through_pages(client, auth)
     auth.logout()
     password_step(client, admin.email)
-    assert code_step(client, codes[0]).status_code == 302  # no phone: a recovery code
+    response = code_step(client, codes[0])
+    assert response.status_code == 302  # no phone: a recovery code
+    assert response.headers["Location"] == "/admin/users"
     reset = client.post(
         "/settings/two-factor/disable",
         data={"disable-code": codes[1], "csrf_token": auth.token("/settings/two-factor")},
@@ -307,6 +320,7 @@ def test_optional_two_factor_can_be_turned_off_with_a_code(app, client, auth):
         data={"disable-code": code_for(TOTP_SECRET, steps_ahead=1), "csrf_token": token},
     )
     assert off.status_code == 302
+    assert off.headers["Location"] == "/settings/two-factor"
     assert db.session.get(TwoFactorCredential, provider.id) is None
     assert audit_rows("disable_two_factor", AuditOutcome.ALLOWED)
     auth.logout()
@@ -331,7 +345,9 @@ def test_wrong_codes_lock_the_account(app, client):
     assert password_step(client, provider.email).status_code == 200
     refused = code_step(earlier, right)
     assert refused.headers["Location"] == "/login"
-    assert earlier.get("/clients/").status_code == 302
+    response = earlier.get("/clients/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fclients%2F"
     details = [e.detail for e in audit_rows("two_factor_login", AuditOutcome.DENIED)]
     assert details[-2:] == ["wrong code; locked out", "locked out"]
     assert audit_rows("account_locked")
@@ -346,7 +362,9 @@ def test_the_pending_login_expires(app, client):
         session["tfa_pending"] = pending
     response = client.get("/login/two-factor")
     assert response.headers["Location"] == "/login"
-    assert client.get("/clients/").status_code == 302
+    redirected = client.get("/clients/")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/login?next=%2Fclients%2F"
 
 
 def test_the_second_step_without_a_password_step_goes_to_login(app, client):
@@ -409,7 +427,9 @@ def test_an_admin_resets_the_two_factor_of_someone_who_lost_phone_and_codes(app,
     provider = make_provider(email="lost.phone@example.com")
     theirs = app.test_client()
     auth_theirs = type(auth)(theirs)
-    assert auth_theirs.login(provider.email).status_code == 302
+    redirected = auth_theirs.login(provider.email)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
     assert theirs.get("/clients/").status_code == 200
 
     auth.login(admin.email)
@@ -417,14 +437,19 @@ def test_an_admin_resets_the_two_factor_of_someone_who_lost_phone_and_codes(app,
     assert users_page.count("Reset two-factor") == 1  # the provider's; never the admin's own
     response = auth.post(f"/admin/users/{provider.id}/reset-two-factor")
     assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/users"
     assert "was reset" in client.get("/admin/users").get_data(as_text=True)
     assert db.session.get(TwoFactorCredential, provider.id) is None
     assert not db.session.scalars(
         select(RecoveryCode).where(RecoveryCode.user_id == provider.id)
     ).all()
     # Their sessions ended; with the password alone they reach only the enrolment page.
-    assert theirs.get("/clients/").status_code == 302
-    assert password_step(theirs, provider.email).status_code == 302  # no code asked
+    redirected = theirs.get("/clients/")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/login?next=%2Fclients%2F"
+    redirected = password_step(theirs, provider.email)
+    assert redirected.status_code == 302  # no code asked
+    assert redirected.headers["Location"] == "/clients/"
     assert theirs.get("/clients/").headers["Location"] == "/settings/two-factor"
     [row] = audit_rows("admin_reset_two_factor")
     assert (row.actor_id, row.object_id) == (admin.id, provider.id)

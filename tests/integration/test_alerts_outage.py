@@ -96,7 +96,9 @@ def _post_urgent_notes(web: Flask, author: User, record: Client) -> list[float]:
     """Post NOTES urgent notes through the real form; return each POST's duration."""
     client = web.test_client()
     auth = AuthActions(client)
-    assert auth.login(author.email).status_code == 302
+    redirected = auth.login(author.email)
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"] == "/clients/"
     path = f"/clients/{record.id}/notes/new"
     token = csrf_from(client.get(path).get_data(as_text=True))
     durations = []
