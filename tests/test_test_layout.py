@@ -1,6 +1,7 @@
 """The layout of the tests themselves: no module imports a test module or a conftest.py
-(shared pieces live in helper modules such as tests/helpers.py and tests/worlds.py), and
-conftest.py files hold fixtures and pytest hooks only."""
+(shared pieces live in helper modules such as tests/helpers.py and tests/worlds.py),
+conftest.py files hold fixtures and pytest hooks only, and a redirect is asserted on
+where it leads (its Location), not only on its status."""
 
 from __future__ import annotations
 
@@ -67,6 +68,52 @@ def public_helpers(source: str) -> list[str]:
     return found
 
 
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+def _expects_a_redirect(node: ast.expr) -> bool:
+    """`== 302`, `== (302 if ... else 404)`, `in (302, 303)`; not `in (200, 302)`."""
+    if isinstance(node, ast.Constant):
+        return node.value in REDIRECTS
+    if isinstance(node, ast.IfExp):
+        return _expects_a_redirect(node.body) or _expects_a_redirect(node.orelse)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        return bool(values) and all(value in REDIRECTS for value in values)
+    return False
+
+
+def _checks_location(node: ast.AST, name: str) -> bool:
+    mentions = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    location = any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.lower() == "location"
+        for n in ast.walk(node)
+    )
+    return name in mentions and location
+
+
+def redirects_without_location(source: str) -> list[int]:
+    """Lines asserting a response's redirect status where no assertion of the same test
+    (that one or a later one) checks that response's Location header."""
+    found = []
+    for func in ast.walk(ast.parse(source)):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        asserts = [n for n in ast.walk(func) if isinstance(n, ast.Assert)]
+        for check in asserts:
+            for compare in (n for n in ast.walk(check.test) if isinstance(n, ast.Compare)):
+                left = compare.left
+                if not (isinstance(left, ast.Attribute) and left.attr == "status_code"):
+                    continue
+                if not any(map(_expects_a_redirect, compare.comparators)):
+                    continue
+                name = left.value.id if isinstance(left.value, ast.Name) else None
+                later = [a for a in asserts if a.lineno >= check.lineno]
+                if name is None or not any(_checks_location(a, name) for a in later):
+                    found.append(check.lineno)
+    return sorted(set(found))
+
+
 def test_the_checks_see_the_suite():
     assert len([p for p in SOURCES if p.name.startswith("test_")]) > 50
     assert {p.relative_to(TESTS).as_posix() for p in CONFTESTS} >= {
@@ -86,6 +133,47 @@ def test_no_module_imports_a_test_module_or_a_conftest(path):
 def test_conftest_files_hold_fixtures_only(path):
     found = public_helpers(path.read_text())
     assert found == [], f"helpers in {path.name}: move {found} to a helper module"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(TESTS).as_posix())
+def test_redirects_are_asserted_on_their_location(path):
+    lines = redirects_without_location(path.read_text())
+    assert lines == [], f"assert response.headers['Location'] too, at lines {lines}"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def t(c):\n    assert c.get('/').status_code == 302", [2]),
+        ("def t(c):\n    r = c.get('/')\n    assert r.status_code == 302", [3]),
+        ("def t(c):\n    r = c.get('/')\n    assert r.status_code == (302 if x else 404)", [3]),
+        ("def t(c):\n    r = c.get('/')\n    assert r.status_code in (302, 303)", [3]),
+        (
+            "def t(c):\n    r = c.get('/')\n    assert r.status_code == 302\n"
+            "    assert c.get('/x').headers['Location'] == '/'",
+            [3],
+        ),
+        (
+            "def t(c):\n    r = c.get('/')\n    assert r.status_code == 302\n"
+            "    x = 1\n    assert r.headers['Location'] == '/login'",
+            [],
+        ),
+        (
+            "def t(c):\n    r = c.get('/')\n"
+            "    assert r.status_code == 302 and r.headers['Location'] == '/'",
+            [],
+        ),
+        (
+            "def t(c):\n    r = c.get('/')\n    assert r.status_code == 302\n"
+            "    assert not r.headers['Location'].startswith('/login')",
+            [],
+        ),
+        ("def t(c):\n    r = c.get('/')\n    assert r.status_code in (200, 302)", []),
+        ("def t(c):\n    assert c.get('/').status_code == 200", []),
+    ],
+)
+def test_the_redirect_check_needs_a_location_for_the_same_response(source, expected):
+    assert redirects_without_location(source) == expected
 
 
 @pytest.mark.parametrize(
