@@ -3,15 +3,17 @@ may see.
 
 The tests that sweep the whole record build it here: the authorization tables
 (tests/authz_table.py, tests/test_api_authorization.py), the IDOR and injection probes,
-what the client sees on pages, in the API and in the FHIR export, the FHIR export itself
-and the schemathesis run. A new kind of entry is added once, here: a text in TEXTS (and in
-SHARED_SLOTS or NOT_SHARED_SLOTS), a step in `build_world`, a name in `World.ids`; every
-table and sweep then meets it.
+what the client sees on pages, in the API and in the FHIR export, the FHIR export itself,
+the log-leak scenario and the schemathesis run; `grow` adds more of every kind for the
+tests that count queries. A new kind of entry is added once, here: a text in TEXTS (and
+in SHARED_SLOTS or NOT_SHARED_SLOTS), a step in `build_world` that records its id in
+`World.ids`, and one in `grow`; every table and sweep then meets it.
 
 `build_world()` without arguments is the record of the visibility sweeps; the others
 choose a tag (prefixed to every text, name and email, so that two worlds can share a
 database and be told apart), emails, extra members, who writes what, and which entries
-to leave out when a test counts exactly what a record holds.
+to leave out when a test counts exactly what a record holds. `make_team` is the same
+client and team with no entries, for tests that write their own (through the API).
 """
 
 from __future__ import annotations
