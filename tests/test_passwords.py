@@ -426,10 +426,11 @@ def test_publishing_sends_the_task_only_for_an_account(app, monkeypatch):
     from careteam.auth import tasks
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks.send_password_reset, "delay", sent.append)
+    celery = app.extensions["celery"]
+    monkeypatch.setattr(celery, "send_task", lambda name, args: sent.append((name, *args)))
     reset._publish(app, None)
     reset._publish(app, 7)
-    assert sent == [7]
+    assert sent == [(tasks.send_password_reset.name, 7)]
 
 
 def test_queueing_publishes_from_a_thread(app, monkeypatch):

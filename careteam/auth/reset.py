@@ -134,8 +134,9 @@ def _publish(app: Flask, user_id: int | None) -> None:
         return
     try:
         with app.app_context():
-            # Found by name: careteam.auth.tasks imports this module for the task's body.
-            app.extensions["celery"].tasks[SEND_TASK].delay(user_id)
+            # By name: careteam.auth.tasks imports this module for the task's body, and the
+            # web process need not have imported the task module at all.
+            app.extensions["celery"].send_task(SEND_TASK, args=[user_id])
     except Exception:  # the person sees no email and can ask again
         app.logger.warning("password reset: broker unavailable", extra={"user_id": user_id})
 
