@@ -23,6 +23,7 @@ from careteam.enums import Discipline, LevelOfCare
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.invitations.services import pending_for_client as pending_invitations
+from careteam.practice import services as practice_services
 from careteam.record import services as record_services
 from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
@@ -115,6 +116,7 @@ def show(client_id: int):
         page=page,
         filters=filters,
         previous_visit=opened.previous_visit,
+        adherence_of=practice_services.adherence_on_page(page.entries, client=client),
         team=opened.team,
         coordinator=next((m for m in opened.team if m.is_lead), None),
         may=_posting_rights(access),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -25,6 +26,7 @@ from careteam.practice.rules import (
     log_problems,
 )
 from careteam.record import services as record
+from careteam.record.models import Entry
 from careteam.timefmt import zone_of
 
 RECENT_LOGS = 10
@@ -319,29 +321,13 @@ def dropped_adherence(user: User, client_ids) -> dict[int, int]:
     return dict(dropped)
 
 
-def timeline_adherence(entry: PracticeAssignment) -> Adherence:
-    """Adherence for an assignment on a page that shows many entries (the timeline).
-
-    The first call computes it for every assignment the request has loaded, in one
-    grouped query per client, and keeps the results for the rest of the request: the
-    timeline's query count does not grow with the number of assignments on it.
-    """
-    cache: dict[int, Adherence] = g.setdefault("practice_adherence", {})
-    if entry.id not in cache:
-        loaded = [
-            obj
-            for obj in list(db.session.identity_map.values())
-            if isinstance(obj, PracticeAssignment) and obj.id not in cache
-        ]
-        if entry not in loaded:
-            loaded.append(entry)
-        by_client: dict[int, list[PracticeAssignment]] = defaultdict(list)
-        for assignment in loaded:
-            by_client[assignment.client_id].append(assignment)
-        for client_id, group in by_client.items():
-            client = db.session.get(Client, client_id)
-            cache.update(adherence_for(group, today=client_today(client)))
-    return cache[entry.id]
+def adherence_on_page(entries: Iterable[Entry], *, client: Client) -> dict[int, Adherence]:
+    """Adherence of the practice assignments among a page's entries (the timeline, an
+    entry's history), by id: one grouped query, whatever their number."""
+    assignments = [e for e in entries if isinstance(e, PracticeAssignment)]
+    if not assignments:
+        return {}
+    return adherence_for(assignments, today=client_today(client))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from careteam.record.services import open_amend_form
 
 bp = Blueprint("practice", __name__)
 
-bp.add_app_template_global(services.timeline_adherence, "practice_adherence")
 
 LOG_PAGE_SIZE = 50
 

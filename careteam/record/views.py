@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from careteam.access import POST_ACTION, Action, can, load_client, load_entry
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError, attach_error
+from careteam.practice import services as practice_services
 from careteam.record import services
 from careteam.record.forms import NoteForm
 
@@ -114,4 +115,5 @@ def entry(client_id: int, entry_id: int):
             else None
         ),
         team=page.team,
+        adherence_of=practice_services.adherence_on_page(page.versions, client=found.client),
     )
