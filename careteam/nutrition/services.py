@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from careteam import audit
+from careteam.access import entry_visible_to
 from careteam.auth.models import User
 from careteam.charts import line_chart
 from careteam.clients.models import Client
@@ -155,10 +156,7 @@ def _current(client: Client, viewer: User):
         .where(
             NutritionUpdate.client_id == client.id,
             NutritionUpdate.superseded_at.is_(None),
-            or_(
-                NutritionUpdate.visibility != Visibility.PRIVATE,
-                NutritionUpdate.author_id == viewer.id,
-            ),
+            entry_visible_to(viewer, NutritionUpdate),
         )
         .options(joinedload(NutritionUpdate.author))
     )

@@ -270,30 +270,30 @@ def page_of(rows: list[Entry], limit: int) -> TimelinePage:
     return TimelinePage(rows, next_cursor)
 
 
-def history(entry: Entry) -> list[Entry]:
-    """Every version of an entry, oldest first."""
-    return history_of(entry.history_root_id)
+def history(entry: Entry, *, viewer: User | None = None) -> list[Entry]:
+    """Every version of an entry, oldest first; with `viewer`, those they may see."""
+    return history_of(entry.history_root_id, viewer=viewer)
 
 
-def history_of(root: int) -> list[Entry]:
-    """Every version of the entry whose first version is `root`, oldest first."""
+def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
+    """Every version of the entry whose first version is `root`, oldest first; with
+    `viewer`, only the versions the access policy lets them see."""
     from careteam.medications.models import MedicationAck
 
     poly = _polymorphic_entries()
-    return list(
-        db.session.scalars(
-            select(poly)
-            .where(or_(poly.id == root, poly.root_id == root))
-            .options(
-                joinedload(poly.author),
-                selectinload(poly.MedicationChange.acknowledgements).joinedload(
-                    MedicationAck.user
-                ),
-                joinedload(poly.GoalProgress.goal),
-            )
-            .order_by(poly.created_at, poly.id)
-        ).unique()
+    stmt = (
+        select(poly)
+        .where(or_(poly.id == root, poly.root_id == root))
+        .options(
+            joinedload(poly.author),
+            selectinload(poly.MedicationChange.acknowledgements).joinedload(MedicationAck.user),
+            joinedload(poly.GoalProgress.goal),
+        )
+        .order_by(poly.created_at, poly.id)
     )
+    if viewer is not None:
+        stmt = stmt.where(entry_visible_to(viewer, poly))
+    return list(db.session.scalars(stmt).unique())
 
 
 def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
@@ -325,11 +325,7 @@ def open_entry(entry: Entry, *, viewer: User, client: Client) -> EntryPage:
     audit.record_view(
         action="view_entry", object_type="entry", object_id=entry.id, client_id=client_id
     )
-    versions = [
-        v
-        for v in history_of(root_id)
-        if v.visibility != Visibility.PRIVATE or v.author_id == viewer.id
-    ]
+    versions = history_of(root_id, viewer=viewer)
     current = next((v for v in versions if v.is_current), versions[-1])
     return EntryPage(list(reversed(versions)), current, access.active_members(client_id))
 

@@ -41,7 +41,7 @@ AMENDABLE_KINDS = ", ".join(kind.value for kind in AMENDABLE)
 
 
 def _newest(entry: Entry) -> Entry:
-    return next(v for v in record.history(entry) if v.is_current)
+    return next(v for v in record.history(entry, viewer=current_user) if v.is_current)
 
 
 def _refused(status: int, old: Entry) -> ApiProblem:

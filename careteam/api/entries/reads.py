@@ -20,7 +20,7 @@ from careteam.api.entries.output import AnyEntry, MedicationOut, entries_out, en
 from careteam.api.openapi import operation
 from careteam.api.problems import ApiProblem
 from careteam.api.schemas import CURSOR_HELP, in_utc, valid_cursor
-from careteam.enums import AuditOutcome, EntryKind, Visibility
+from careteam.enums import AuditOutcome, EntryKind
 from careteam.extensions import db
 from careteam.input_guard import MAX_ID
 from careteam.medications import derive
@@ -115,15 +115,6 @@ def timeline(client_id: int, query: TimelineQuery):
     return out
 
 
-def _visible_versions(found):
-    """Every version of a team member's entry that they may see (private: the author's)."""
-    return [
-        version
-        for version in record_services.history(found)
-        if version.visibility != Visibility.PRIVATE or version.author_id == current_user.id
-    ]
-
-
 @bp.get("/clients/<int:client_id>/entries/<int:entry_id>")
 @operation(
     summary="One entry with its version history",
@@ -145,7 +136,10 @@ def get_entry(client_id: int, entry_id: int):
     if shared:
         versions, team = [found], None
     else:
-        versions, team = _visible_versions(found), active_members(access.client.id)
+        versions, team = (
+            record_services.history(found, viewer=current_user),
+            active_members(access.client.id),
+        )
     out = EntryDetail(
         entry=entry_out(found, viewer=current_user, team=team),
         history=entries_out(versions, viewer=current_user, team=team),
