@@ -279,8 +279,7 @@ def change_goal(client_id: int, goal_id: int, body: GoalChangeIn):
 
 
 def _conflict(access: ClientAccess, goal_id: int, sent: int):
-    db.session.rollback()
-    current = goals.get_goal(access.client, goal_id).version
+    current = goals.committed_version(access.client, goal_id)
     raise ApiProblem(
         409,
         f"Someone changed this goal after version {sent}; it is now at version {current}. "

@@ -23,7 +23,6 @@ from careteam.api.openapi import operation
 from careteam.api.schemas import StrictIn
 from careteam.digests import services as digests
 from careteam.enums import DigestDetail, DigestFrequency, Discipline, Role, TokenScope
-from careteam.extensions import db
 from careteam.portal.services import own_client_id
 from careteam.timefmt import TIME_ZONES
 
@@ -127,8 +126,7 @@ def me():
     return _me()
 
 
-def _preferences_out() -> DigestPreferences:
-    pref = digests.preference_for(current_user)
+def _preferences_out(pref) -> DigestPreferences:
     return DigestPreferences(
         frequency=pref.frequency,
         send_time=pref.send_time,
@@ -147,9 +145,7 @@ def _preferences_out() -> DigestPreferences:
     summary="My digest and alert preferences", responses={200: DigestPreferences}, tags=["Me"]
 )
 def digest_preferences():
-    out = _preferences_out()
-    db.session.commit()  # preference_for creates the defaults on first use
-    return out
+    return _preferences_out(digests.open_preferences(current_user))
 
 
 @bp.put("/me/digest-preferences")
@@ -161,5 +157,5 @@ def digest_preferences():
 )
 def save_digest_preferences(body: DigestPreferencesIn):
     values = body.model_dump(exclude={"time_zone"})
-    digests.save_preferences(user=current_user, time_zone=body.time_zone, **values)
-    return _preferences_out()
+    pref = digests.save_preferences(user=current_user, time_zone=body.time_zone, **values)
+    return _preferences_out(pref)

@@ -92,10 +92,17 @@ class NotificationSettings:
     muted: set[int]
 
 
-def open_settings(user: User) -> NotificationSettings:
-    """Open the settings page: the preferences are created on first use (committed)."""
+def open_preferences(user: User) -> DigestPreference:
+    """The user's preferences for a page or the API: created on first use (committed),
+    then read fresh."""
     preference_for(user)
     db.session.commit()
+    return preference_for(user)
+
+
+def open_settings(user: User) -> NotificationSettings:
+    """Open the settings page: the preferences (see open_preferences) and the clients."""
+    pref = open_preferences(user)
     clients = (
         list(
             db.session.scalars(
@@ -110,4 +117,4 @@ def open_settings(user: User) -> NotificationSettings:
     muted = set(
         db.session.scalars(select(DigestMute.client_id).where(DigestMute.user_id == user.id))
     )
-    return NotificationSettings(preference_for(user), clients, muted)
+    return NotificationSettings(pref, clients, muted)

@@ -34,6 +34,7 @@ from careteam.digests.delivery import (
 )
 from careteam.digests.models import Digest, DigestPreference
 from careteam.digests.preferences import (
+    open_preferences,
     open_settings,
     preference_for,
     reschedule,
@@ -55,6 +56,7 @@ __all__ = [
     "claim",
     "dispatch_due",
     "due_retries",
+    "open_preferences",
     "open_preview",
     "open_settings",
     "open_window",
@@ -183,9 +185,8 @@ def preview(user: User, now: datetime | None = None) -> DigestContent:
 def open_preview(user: User) -> tuple[DigestContent, DigestPreference]:
     """Open the preview page: preferences created on first use (committed), then the
     content the next digest would hold."""
-    preference_for(user)
-    db.session.commit()
-    return preview(user), preference_for(user)
+    pref = open_preferences(user)
+    return preview(user), pref
 
 
 def send_all_due(max_rounds: int = 1000) -> Outcome:

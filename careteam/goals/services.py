@@ -283,6 +283,14 @@ def goals_query(client: Client) -> Select:
     )
 
 
+def committed_version(client: Client, goal_id: int) -> int:
+    """The goal's version as committed now, after a conflict: the request's transaction
+    (which wrote nothing) ends first, so an SQLite read snapshot cannot hide the change."""
+    client_id = client.id
+    db.session.rollback()
+    return get_goal(db.session.get(Client, client_id), goal_id).version
+
+
 def get_goal(client: Client, goal_id: int) -> Goal:
     """One goal of this client with its check-ins; LookupError when there is none."""
     goal = db.session.scalar(goals_query(client).where(Goal.id == goal_id))

@@ -18,7 +18,7 @@ from careteam import access, audit
 from careteam.access import entry_visible_to
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import MedicationAction, Visibility
+from careteam.enums import AuditOutcome, MedicationAction, Visibility
 from careteam.extensions import db
 from careteam.medications.derive import MedicationHistory, medication_histories
 from careteam.medications.models import (
@@ -362,3 +362,17 @@ def prefill_change(
     if action == MedicationAction.STOPPED:
         data.update(dose="", unit="", route="", frequency="")
     return data
+
+
+def refuse_list_to_client(*, client_id: int) -> None:
+    """A client asked the API for their medication list, which is the team's: the refusal
+    is audited (and committed) before the 403."""
+    audit.record(
+        "view_medications",
+        object_type="client",
+        object_id=client_id,
+        client_id=client_id,
+        outcome=AuditOutcome.DENIED,
+        detail="api: not shared with clients",
+    )
+    db.session.commit()

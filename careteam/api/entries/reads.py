@@ -12,7 +12,6 @@ from datetime import date
 from flask_login import current_user
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from careteam import audit
 from careteam.access import active_members
 from careteam.api.blueprint import bp
 from careteam.api.clients import audit_read, load_record
@@ -20,8 +19,7 @@ from careteam.api.entries.output import AnyEntry, MedicationOut, entries_out, en
 from careteam.api.openapi import operation
 from careteam.api.problems import ApiProblem
 from careteam.api.schemas import CURSOR_HELP, in_utc, valid_cursor
-from careteam.enums import AuditOutcome, EntryKind
-from careteam.extensions import db
+from careteam.enums import EntryKind
 from careteam.input_guard import MAX_ID
 from careteam.medications import derive
 from careteam.medications import services as medication_services
@@ -161,15 +159,7 @@ def get_entry(client_id: int, entry_id: int):
 def medications(client_id: int):
     access, shared = load_record(client_id)
     if shared:
-        audit.record(
-            "view_medications",
-            object_type="client",
-            object_id=client_id,
-            client_id=client_id,
-            outcome=AuditOutcome.DENIED,
-            detail="api: not shared with clients",
-        )
-        db.session.commit()
+        medication_services.refuse_list_to_client(client_id=client_id)
         raise ApiProblem(403, "Medications are not shared with clients. Ask your care team.")
     today = medication_services.today_for(current_user)
     changes = medication_services.client_changes(access.client, viewer=current_user)
