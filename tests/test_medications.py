@@ -822,7 +822,7 @@ def test_timeline_partial_issues_no_queries(app, team, count_queries):
     with app.test_request_context():
         login_user(lead)
         assert current_user.time_zone  # the viewer is loaded before counting
-        entries = record_services.timeline(lead, record).entries
+        entries = record_services.timeline(lead, record).items
         members = access.active_members(record.id)
         medication = [e for e in entries if e.kind == "medication"]
         assert len(medication) == 8

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from careteam.audit import AuditEvent
 from careteam.enums import Discipline, Visibility
 from careteam.extensions import db, utcnow
+from careteam.paging import Cursor
 from careteam.record import services
 from careteam.record.models import Entry, Note
 from tests.factories import add_member, make_client, make_provider
@@ -233,7 +234,7 @@ def test_only_the_whole_first_page_moves_the_unread_marker(app, client, auth, te
     shown = client.get(f"/clients/{record.id}?kind=note").get_data(as_text=True)
     assert shown.count(NEW_BADGE) == 1
     client.get(f"/clients/{record.id}?author={lead.id}")
-    cursor = services.Cursor(note.created_at, note.id).encode()
+    cursor = Cursor(note.created_at, note.id).encode()
     client.get(f"/clients/{record.id}?before={cursor}")
     assert _dashboard_count(client, record) == 1
     # Filtering from the whole page keeps that page's marks (the form carries its time).
@@ -267,12 +268,12 @@ def test_keyset_pagination_across_equal_timestamps(app, client, auth, team):
     db.session.commit()
     first = services.timeline(lead, record, kinds=["note"], limit=10)
     second = services.timeline(
-        lead, record, kinds=["note"], limit=10, cursor=services.Cursor.decode(first.next_cursor)
+        lead, record, kinds=["note"], limit=10, cursor=Cursor.decode(first.next_cursor)
     )
     third = services.timeline(
-        lead, record, kinds=["note"], limit=10, cursor=services.Cursor.decode(second.next_cursor)
+        lead, record, kinds=["note"], limit=10, cursor=Cursor.decode(second.next_cursor)
     )
-    ids = [e.id for page in (first, second, third) for e in page.entries]
+    ids = [e.id for page in (first, second, third) for e in page.items]
     assert len(ids) == 25 and len(set(ids)) == 25
     assert ids == sorted(ids, reverse=True)
     assert third.next_cursor is None

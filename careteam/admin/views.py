@@ -30,6 +30,7 @@ from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.invitations.services import pending_accounts
+from careteam.paging import Cursor
 from careteam.timefmt import zone_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -168,8 +169,8 @@ def audit_log():
     page = audit_viewer.page(
         flt,
         size=current_app.config["AUDIT_PAGE_SIZE"],
-        before=audit_viewer.Cursor.decode(request.args.get("before")),
-        after=audit_viewer.Cursor.decode(request.args.get("after")),
+        before=Cursor.decode(request.args.get("before")),
+        after=Cursor.decode(request.args.get("after")),
     )
     # The filter's own arguments, for the paging and export links.
     filter_args = {

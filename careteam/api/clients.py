@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from flask_login import current_user
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from careteam import audit
 from careteam.access import Action, ClientAccess, decide_global, load_client
@@ -30,10 +30,10 @@ from careteam.clients.models import Client
 from careteam.clients.services import active_roster, dashboard_query, record_page, team_sizes
 from careteam.enums import Discipline, LevelOfCare, MemberStatus
 from careteam.extensions import db
+from careteam.paging import Cursor, older_than, page_of
 from careteam.portal import levels
 from careteam.portal.services import roster
 from careteam.record import services as record_services
-from careteam.record.services import Cursor
 
 
 def load_record(client_id: int) -> tuple[ClientAccess, bool]:
@@ -237,17 +237,11 @@ def _provider_client_page(query: ClientsQuery) -> ClientPage:
     stmt = dashboard_query(current_user).limit(query.limit + 1)
     cursor = Cursor.decode(query.cursor)
     if cursor is not None:
-        stmt = stmt.where(
-            or_(
-                Client.last_activity_at < cursor.created_at,
-                and_(Client.last_activity_at == cursor.created_at, Client.id < cursor.id),
-            )
-        )
-    clients = list(db.session.scalars(stmt).unique())
-    next_cursor = None
-    if len(clients) > query.limit:
-        clients = clients[: query.limit]
-        next_cursor = Cursor(clients[-1].last_activity_at, clients[-1].id).encode()
+        stmt = older_than(stmt, Client.last_activity_at, Client.id, cursor)
+    page = page_of(
+        list(db.session.scalars(stmt).unique()), query.limit, at=lambda c: c.last_activity_at
+    )
+    clients, next_cursor = page.items, page.next_cursor
     ids = [c.id for c in clients]
     sizes = team_sizes(ids)
     unread = record_services.unread_counts(current_user, ids)

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from careteam.auth.models import User
 from careteam.enums import Discipline
-from careteam.record.services import Cursor
+from careteam.paging import Cursor
 
 
 class StrictIn(BaseModel):
@@ -66,7 +66,7 @@ def valid_cursor(value: str | None) -> str | None:
 
 def _out_of_range(value: str) -> bool:
     try:
-        in_utc(Cursor.decode(value).created_at)
+        in_utc(Cursor.decode(value).at)
     except ValueError:
         return True
     return False

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import selectinload
 
 from careteam.audit.models import AuditEvent
 from careteam.auth.models import User
 from careteam.extensions import db
+from careteam.paging import Cursor, newer_than, older_than
 
 # Counting every match of a filter costs a scan of a large log; past this, say "more than".
 COUNT_CAP = 1000
@@ -107,34 +108,8 @@ def known_actions() -> list[str]:
     return [row[0] for row in rows]
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """A position in the newest-first order: the (occurred_at, id) of an event."""
-
-    occurred_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{self.occurred_at.astimezone(UTC).isoformat()}~{self.id}"
-
-    @classmethod
-    def decode(cls, raw: str | None) -> Cursor | None:
-        """A cursor from a URL argument; None when absent or not one of ours."""
-        if not raw or len(raw) > 80 or "~" not in raw:
-            return None
-        stamp, _, number = raw.rpartition("~")
-        try:
-            occurred_at = datetime.fromisoformat(stamp)
-            event_id = int(number)
-        except ValueError:
-            return None
-        if occurred_at.tzinfo is None or not 0 < event_id < 2**31:
-            return None
-        return cls(occurred_at.astimezone(UTC), event_id)
-
-    @classmethod
-    def of(cls, event: AuditEvent) -> Cursor:
-        return cls(event.occurred_at, event.id)
+def _cursor_of(event: AuditEvent) -> Cursor:
+    return Cursor(event.occurred_at, event.id)
 
 
 @dataclass(frozen=True)
@@ -164,16 +139,6 @@ def _where(stmt: Select, flt: AuditFilter) -> Select:
     return stmt
 
 
-_key = tuple_(AuditEvent.occurred_at, AuditEvent.id)
-
-
-def _older_than(stmt: Select, cursor: Cursor) -> Select:
-    # The plain bound on occurred_at lets every index on (..., occurred_at) range-scan.
-    return stmt.where(
-        AuditEvent.occurred_at <= cursor.occurred_at, _key < (cursor.occurred_at, cursor.id)
-    )
-
-
 def page(
     flt: AuditFilter, *, size: int, before: Cursor | None = None, after: Cursor | None = None
 ) -> AuditPage:
@@ -182,28 +147,29 @@ def page(
     if after is not None:
         rows = list(
             db.session.scalars(
-                base.where(
-                    AuditEvent.occurred_at >= after.occurred_at,
-                    _key > (after.occurred_at, after.id),
-                )
+                newer_than(base, AuditEvent.occurred_at, AuditEvent.id, after)
                 .order_by(AuditEvent.occurred_at.asc(), AuditEvent.id.asc())
                 .limit(size + 1)
             )
         )
         more_newer = len(rows) > size
         items = list(reversed(rows[:size]))
-        newer = Cursor.of(items[0]) if more_newer else None
-        older = Cursor.of(items[-1]) if items else None
+        newer = _cursor_of(items[0]) if more_newer else None
+        older = _cursor_of(items[-1]) if items else None
     else:
-        stmt = _older_than(base, before) if before is not None else base
+        stmt = (
+            older_than(base, AuditEvent.occurred_at, AuditEvent.id, before)
+            if before is not None
+            else base
+        )
         rows = list(
             db.session.scalars(
                 stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(size + 1)
             )
         )
         items = rows[:size]
-        older = Cursor.of(items[-1]) if len(rows) > size else None
-        newer = Cursor.of(items[0]) if before is not None and items else None
+        older = _cursor_of(items[-1]) if len(rows) > size else None
+        newer = _cursor_of(items[0]) if before is not None and items else None
     capped = _where(select(AuditEvent.id), flt).limit(COUNT_CAP + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(capped)) or 0
     return AuditPage(
@@ -264,7 +230,9 @@ def csv_lines(flt: AuditFilter) -> Iterator[str]:
     ).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     cursor: Cursor | None = None
     while True:
-        batch_stmt = _older_than(stmt, cursor) if cursor else stmt
+        batch_stmt = (
+            older_than(stmt, AuditEvent.occurred_at, AuditEvent.id, cursor) if cursor else stmt
+        )
         rows = db.session.execute(batch_stmt.limit(EXPORT_BATCH)).all()
         for row in rows:
             values = list(row)

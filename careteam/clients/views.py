@@ -23,6 +23,7 @@ from careteam.enums import Discipline, LevelOfCare
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import db
 from careteam.invitations.services import pending_for_client as pending_invitations
+from careteam.paging import Cursor
 from careteam.practice import services as practice_services
 from careteam.record import services as record_services
 from careteam.record.attention import needs_attention
@@ -86,7 +87,7 @@ def show(client_id: int):
     """The client page: header and the shared timeline, newest first."""
     access = load_client(client_id, Action.VIEW_RECORD)
     client = access.client
-    cursor = record_services.Cursor.decode(request.args.get("before"))
+    cursor = Cursor.decode(request.args.get("before"))
     if request.args.get("before") and cursor is None:
         abort(400)
     # Only the whole first page moves the marker: a filtered or older page shows a part,
@@ -116,7 +117,7 @@ def show(client_id: int):
         page=page,
         filters=filters,
         previous_visit=opened.previous_visit,
-        adherence_of=practice_services.adherence_on_page(page.entries, client=client),
+        adherence_of=practice_services.adherence_on_page(page.items, client=client),
         team=opened.team,
         coordinator=next((m for m in opened.team if m.is_lead), None),
         may=_posting_rights(access),

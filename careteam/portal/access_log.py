@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from careteam.audit import AuditEvent
@@ -20,7 +20,7 @@ from careteam.auth.models import User
 from careteam.clients.models import Client
 from careteam.enums import AuditOutcome, Role
 from careteam.extensions import db
-from careteam.record.services import Cursor
+from careteam.paging import Cursor, older_than, page_of
 
 ACCESS_PAGE = 30
 
@@ -138,15 +138,6 @@ def access_log(
     if client.user_id is not None:
         stmt = stmt.where(AuditEvent.actor_id != client.user_id)
     if cursor is not None:
-        stmt = stmt.where(
-            or_(
-                AuditEvent.occurred_at < cursor.created_at,
-                and_(AuditEvent.occurred_at == cursor.created_at, AuditEvent.id < cursor.id),
-            )
-        )
-    events = list(db.session.scalars(stmt))
-    next_cursor = None
-    if len(events) > limit:
-        events = events[:limit]
-        next_cursor = Cursor(events[-1].occurred_at, events[-1].id).encode()
-    return AccessPage([_row(e) for e in events], next_cursor)
+        stmt = older_than(stmt, AuditEvent.occurred_at, AuditEvent.id, cursor)
+    page = page_of(list(db.session.scalars(stmt)), limit, at=lambda event: event.occurred_at)
+    return AccessPage([_row(e) for e in page.items], page.next_cursor)

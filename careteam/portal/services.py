@@ -22,10 +22,10 @@ from careteam.enums import EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.goals import services as goal_services
 from careteam.goals.models import OPEN_STATUSES, Goal, GoalProgress
+from careteam.paging import Cursor
 from careteam.portal.shared_record import shared_timeline
 from careteam.record import services as record_services
 from careteam.record.models import Note, RecordVisit
-from careteam.record.services import Cursor
 
 NOTES_PAGE = 20
 HOME_NOTES = 3
@@ -88,7 +88,7 @@ def shared_notes(
     timeline and these pages cannot disagree on what the client sees.
     """
     page = shared_timeline(client, kinds=[EntryKind.NOTE], cursor=cursor, limit=limit)
-    return NotesPage(page.entries, page.next_cursor)
+    return NotesPage(page.items, page.next_cursor)
 
 
 def previous_visit(user: User, client: Client) -> datetime | None:

@@ -21,8 +21,9 @@ from careteam.clients.models import CareTeamChange, CareTeamMember, Client
 from careteam.enums import EntryKind, Visibility
 from careteam.extensions import db
 from careteam.goals.models import Goal
+from careteam.paging import Cursor, Page
 from careteam.record.models import Entry
-from careteam.record.services import TIMELINE_PAGE, Cursor, TimelinePage, narrow, page_of
+from careteam.record.services import TIMELINE_PAGE, entry_page, narrow
 
 # The kinds of entry a client can ever see; the others are never queried for them.
 SHARED_KINDS = frozenset(
@@ -102,7 +103,7 @@ def shared_timeline(
     until: datetime | None = None,
     cursor: Cursor | None = None,
     limit: int = TIMELINE_PAGE,
-) -> TimelinePage:
+) -> Page[Entry]:
     """Current versions of what the client may see of their record, newest first, one page."""
     poly = _entries()
     stmt = (
@@ -117,7 +118,7 @@ def shared_timeline(
     if author_id:
         stmt = stmt.where(poly.author_id == author_id)
     stmt = narrow(stmt, poly, since=since, until=until, cursor=cursor)
-    return page_of(list(db.session.scalars(stmt).unique()), limit)
+    return entry_page(list(db.session.scalars(stmt).unique()), limit)
 
 
 def shared_entry(client: Client, entry_id: int) -> Entry:

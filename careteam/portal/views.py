@@ -7,8 +7,8 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from careteam.access import Action, ClientAccess, load_client, require
+from careteam.paging import Cursor
 from careteam.portal import access_log, levels, services
-from careteam.record.services import Cursor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
@@ -18,6 +17,7 @@ from careteam.clients.models import CareTeamChange, CareTeamMember, Client, Leve
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
+from careteam.paging import Cursor, Page, older_than, page_of
 from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
 
 TIMELINE_PAGE = 20
@@ -166,41 +166,6 @@ def _polymorphic_entries():
     return with_polymorphic(Entry, "*", flat=True)
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """Where a timeline page ends: keyset on (created_at, id), newest first."""
-
-    created_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str | None) -> Cursor | None:
-        """The cursor in a token, or None when the token is missing or malformed."""
-        if not token:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            stamp, entry_id = raw.split("|")
-            created_at = datetime.fromisoformat(stamp)
-            if created_at.tzinfo is None:
-                return None
-            if not 0 < int(entry_id) <= 2**31 - 1:  # no id is larger; SQLite would overflow
-                return None
-            return cls(created_at, int(entry_id))
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-
-@dataclass(frozen=True)
-class TimelinePage:
-    entries: list[Entry]
-    next_cursor: str | None
-
-
 def timeline(
     viewer: User,
     client: Client,
@@ -211,7 +176,7 @@ def timeline(
     limit: int = TIMELINE_PAGE,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> TimelinePage:
+) -> Page[Entry]:
     """Current versions of the entries a team member may see, newest first, one page.
 
     `since` (inclusive) and `until` (exclusive) narrow it to entries created in between.
@@ -241,7 +206,7 @@ def timeline(
     if author_id:
         stmt = stmt.where(poly.author_id == author_id)
     stmt = narrow(stmt, poly, since=since, until=until, cursor=cursor)
-    return page_of(list(db.session.scalars(stmt).unique()), limit)
+    return entry_page(list(db.session.scalars(stmt).unique()), limit)
 
 
 def narrow(stmt, entity, *, since=None, until=None, cursor: Cursor | None = None):
@@ -251,23 +216,13 @@ def narrow(stmt, entity, *, since=None, until=None, cursor: Cursor | None = None
     if until is not None:
         stmt = stmt.where(entity.created_at < until)
     if cursor is not None:
-        stmt = stmt.where(
-            or_(
-                entity.created_at < cursor.created_at,
-                and_(entity.created_at == cursor.created_at, entity.id < cursor.id),
-            )
-        )
+        stmt = older_than(stmt, entity.created_at, entity.id, cursor)
     return stmt
 
 
-def page_of(rows: list[Entry], limit: int) -> TimelinePage:
-    """A page of `limit` rows from a query that fetched one more to see if more follow."""
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = Cursor(last.created_at, last.id).encode()
-    return TimelinePage(rows, next_cursor)
+def entry_page(rows: list[Entry], limit: int) -> Page[Entry]:
+    """A page of entries from a query that fetched one more to see if more follow."""
+    return page_of(rows, limit, at=lambda entry: entry.created_at)
 
 
 def history(entry: Entry, *, viewer: User | None = None) -> list[Entry]:

@@ -23,9 +23,9 @@ from careteam.enums import EntryKind
 from careteam.input_guard import MAX_ID
 from careteam.medications import derive
 from careteam.medications import services as medication_services
+from careteam.paging import Cursor
 from careteam.portal import shared_record
 from careteam.record import services as record_services
-from careteam.record.services import Cursor
 
 
 class TimelineQuery(BaseModel):
@@ -103,11 +103,11 @@ def timeline(client_id: int, query: TimelineQuery):
     }
     if shared:
         page = shared_record.shared_timeline(access.client, **filters)
-        items = entries_out(page.entries, viewer=current_user)
+        items = entries_out(page.items, viewer=current_user)
     else:
         page = record_services.timeline(current_user, access.client, **filters)
         team = active_members(access.client.id)
-        items = entries_out(page.entries, viewer=current_user, team=team)
+        items = entries_out(page.items, viewer=current_user, team=team)
     out = EntryPage(items=items, next_cursor=page.next_cursor)
     audit_read("view_shared_record" if shared else "view_record", "client", client_id, client_id)
     return out
