@@ -117,6 +117,7 @@ def show(client_id: int):
         page=page,
         filters=filters,
         previous_visit=opened.previous_visit,
+        is_unread=record_services.is_unread,
         adherence_of=practice_services.adherence_on_page(page.items, client=client),
         team=opened.team,
         coordinator=next((m for m in opened.team if m.is_lead), None),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import GoalStatus, MemberStatus, Visibility
+from careteam.enums import GoalStatus, MemberStatus
 from careteam.extensions import db
-from careteam.record.models import Entry, RecordVisit
+from careteam.record.models import Entry
+from careteam.record.services import unread, visits_of
 
 
 @dataclass
@@ -42,23 +43,13 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
 
     today = today or date.today()
     mine = _my_memberships(user)
-    visit = (
-        select(RecordVisit.client_id, RecordVisit.last_seen_at)
-        .where(RecordVisit.user_id == user.id)
-        .subquery()
-    )
+    visits = visits_of(user)
     urgent = dict(
         db.session.execute(
             select(Entry.client_id, func.count())
             .join(mine, mine.c.client_id == Entry.client_id)
-            .outerjoin(visit, visit.c.client_id == Entry.client_id)
-            .where(
-                Entry.urgent.is_(True),
-                Entry.superseded_at.is_(None),
-                Entry.author_id != user.id,
-                Entry.visibility != Visibility.PRIVATE,
-                or_(visit.c.last_seen_at.is_(None), Entry.created_at > visit.c.last_seen_at),
-            )
+            .outerjoin(visits, visits.c.client_id == Entry.client_id)
+            .where(Entry.urgent.is_(True), unread(user, visits))
             .group_by(Entry.client_id)
         ).all()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
 
@@ -352,25 +352,40 @@ def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime |
     return previous
 
 
-def unread_counts(viewer: User, client_ids: list[int]) -> dict[int, int]:
-    """For each client, how many entries by others arrived since the viewer's last visit."""
-    if not client_ids:
-        return {}
-    visit = (
+def visits_of(viewer: User) -> Subquery:
+    """The viewer's last visit of each record (client_id, last_seen_at), to outer-join."""
+    return (
         select(RecordVisit.client_id, RecordVisit.last_seen_at)
         .where(RecordVisit.user_id == viewer.id)
         .subquery()
     )
+
+
+def unread(viewer: User, visits: Subquery) -> ColumnElement[bool]:
+    """The unread rule, in SQL: a current entry by someone else, not private, that arrived
+    after the viewer's last visit of the record (never visited: every such entry)."""
+    return and_(
+        Entry.superseded_at.is_(None),
+        Entry.author_id != viewer.id,
+        Entry.visibility != Visibility.PRIVATE,
+        or_(visits.c.last_seen_at.is_(None), Entry.created_at > visits.c.last_seen_at),
+    )
+
+
+def is_unread(entry: Entry, *, viewer: User, previous_visit: datetime) -> bool:
+    """The same rule for an entry a page already shows (current, and visible to the viewer)."""
+    return entry.created_at > previous_visit and entry.author_id != viewer.id
+
+
+def unread_counts(viewer: User, client_ids: list[int]) -> dict[int, int]:
+    """For each client, how many entries by others arrived since the viewer's last visit."""
+    if not client_ids:
+        return {}
+    visits = visits_of(viewer)
     rows = db.session.execute(
         select(Entry.client_id, func.count())
-        .outerjoin(visit, visit.c.client_id == Entry.client_id)
-        .where(
-            Entry.client_id.in_(client_ids),
-            Entry.superseded_at.is_(None),
-            Entry.author_id != viewer.id,
-            Entry.visibility != Visibility.PRIVATE,
-            or_(visit.c.last_seen_at.is_(None), Entry.created_at > visit.c.last_seen_at),
-        )
+        .outerjoin(visits, visits.c.client_id == Entry.client_id)
+        .where(Entry.client_id.in_(client_ids), unread(viewer, visits))
         .group_by(Entry.client_id)
     )
     return {client_id: count for client_id, count in rows}
