@@ -32,7 +32,7 @@ from careteam.extensions import db  # noqa: E402
 from careteam.nutrition.services import post_update  # noqa: E402
 from careteam.record.services import post_note  # noqa: E402
 from tests.factories import add_member, bearer, make_client, make_provider, make_token  # noqa: E402
-from tests.services import PostgresServer  # noqa: E402
+from tests.harness import PostgresServer  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

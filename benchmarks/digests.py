@@ -1,7 +1,7 @@
 """Digest throughput: N providers on M clients, one dispatch tick, a real worker and SMTP sink.
 
 Starts its own Redis, SMTP sink and (with --backend postgresql) PostgreSQL from
-tests/services.py, creates the schema with create_all on a scratch database, seeds a day of
+tests/harness.py, builds the schema with the migrations on a scratch database, seeds a day of
 updates of several kinds through the models, makes every provider due, sends one
 `careteam.dispatch_digests` task to a real `celery -A worker worker` (prefork, concurrency
 2 by default) and waits until every digest is sent. Then it counts the SQL statements of
@@ -54,7 +54,7 @@ from careteam.goals.models import Goal, GoalEvent, GoalProgress  # noqa: E402
 from careteam.medications.models import MedicationChange  # noqa: E402
 from careteam.nutrition.models import NutritionUpdate  # noqa: E402
 from careteam.record.models import LevelOfCareEntry, Note  # noqa: E402
-from tests.services import PostgresServer, RedisServer, SMTPSink  # noqa: E402
+from tests.harness import PostgresServer, RedisServer, SMTPSink  # noqa: E402
 
 DISCIPLINES = [Discipline.THERAPIST, Discipline.PSYCHIATRIST, Discipline.DIETITIAN]
 BASE_URL = "https://careteam.example.org"

@@ -2,7 +2,7 @@
 # Make sure the system services the test suite starts for real are installed:
 #   redis-server, Chromium (/usr/bin/chromium) and the PostgreSQL server
 #   binaries plus the `postgres` system user (PostgreSQL refuses to run as root,
-#   so tests/services.py runs it as that user when the tests run as root).
+#   so tests/harness.py runs it as that user when the tests run as root).
 #
 # Installs whatever is missing with apt-get (as root, or through `sudo -n`).
 # If that is impossible it prints exactly what to install and exits 1: it
