@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from careteam.alerts import services as alerts
 from careteam.auth import two_factor
 from careteam.auth.models import User
 from careteam.auth.services import create_user
 from careteam.clients import services as clients
 from careteam.clients.models import CareTeamMember
+from careteam.digests import services as digests
 from careteam.enums import Discipline, LevelOfCare, Role
 from careteam.extensions import db, utcnow
 from careteam.goals import demo as goals_demo
@@ -79,7 +81,7 @@ def seed() -> None:
     psychiatrist.practice_name = "Northside Psychiatry"
     dietitian.share_email = True
     dietitian.practice_name = "Nourish Nutrition"
-    for user in users.values():  # accounts as old as the record, so digests cover it all
+    for user in users.values():  # accounts as old as the record (digests: see the end)
         user.created_at = utcnow() - timedelta(weeks=6, days=1)
     db.session.commit()
 
@@ -140,6 +142,11 @@ def seed() -> None:
             user_id=therapist.id, client_id=alex.id, last_seen_at=utcnow() - timedelta(days=4)
         )
     )
+    # The backdated history is not news: it alerts nobody, and each first digest covers
+    # the last day only, as if the practice had used CareTeam all along.
+    now = utcnow()
+    alerts.settle_unsent(now)
+    digests.mark_covered(user_ids=[u.id for u in users.values()], until=now - timedelta(days=1))
     db.session.commit()
 
 

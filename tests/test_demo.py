@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from careteam.auth import two_factor
 from careteam.auth.models import User
@@ -97,3 +97,30 @@ def test_the_leads_pages_of_the_demo_render_with_bounded_queries(
         assert response.status_code == 200, path
         assert marker in response.get_data(as_text=True), path
         assert counter.count <= QUERY_CEILING, (path, counter.count)
+
+
+def test_the_backdated_demo_history_sends_nothing(alex, sink):
+    """Seeding alerts nobody about weeks-old entries, and no one's first digest holds six
+    weeks: each covers the last day, like a practice that has used CareTeam all along."""
+    from careteam.alerts import services as alerts
+    from careteam.alerts.models import AlertDelivery, OutboxAlert
+    from careteam.digests import services as digests
+    from careteam.digests.content import window_start_for
+    from careteam.extensions import utcnow
+
+    assert db.session.scalar(select(func.count()).select_from(OutboxAlert)) > 0  # urgent, meds
+    unprocessed = select(OutboxAlert.id).where(OutboxAlert.processed_at.is_(None))
+    assert list(db.session.scalars(unprocessed)) == []
+    assert alerts.unprocessed_alerts(older_than=timedelta(0)) == []
+    assert db.session.scalar(select(func.count()).select_from(AlertDelivery)) == 0
+
+    now = utcnow()
+    therapist = db.session.scalar(select(User).where(User.email.like("therapist@%")))
+    start = window_start_for(therapist, now)
+    assert now - timedelta(days=1, minutes=5) <= start <= now - timedelta(hours=23)
+    content = digests.build_content(therapist, start, now, "full")
+    entries = [e for section in content.sections for e in section.entries]
+    assert entries, "the last day of the demo has entries by others"
+    assert all(e.created_at >= start for e in entries)
+    # The account itself stays as old as the record.
+    assert therapist.created_at < now - timedelta(weeks=6)

@@ -370,3 +370,26 @@ def test_needs_my_attention(app, client, auth, team):
     page = client.get("/clients/").get_data(as_text=True)
     assert "unread urgent" not in page and "to acknowledge" not in page
     assert "past the target date" in page
+
+
+def test_a_private_note_leaves_no_trace_the_team_can_see(app, client, auth, team):
+    """A psychotherapy note moves nothing others see: not the record's last activity, not
+    the order of anyone's client list (pages and API), not an unread count."""
+    record, lead, psych = team
+    other = make_client(psych, name="Other Client")
+    _note(other, psych, "Newer activity elsewhere")
+    before = db.session.get(type(record), record.id).last_activity_at
+    unread_before = services.unread_counts(psych, [record.id])
+    _note(record, lead, "Psychotherapy note", visibility=Visibility.PRIVATE)
+    db.session.expire_all()
+    assert db.session.get(type(record), record.id).last_activity_at == before
+    assert services.unread_counts(psych, [record.id]) == unread_before
+    auth.login(psych.email)
+    page = client.get("/clients/").get_data(as_text=True)
+    assert page.index("Other Client") < page.index("Robin Record")
+    # A note the team can see does move it.
+    _note(record, lead, "Team note")
+    db.session.expire_all()
+    assert db.session.get(type(record), record.id).last_activity_at > before
+    page = client.get("/clients/").get_data(as_text=True)
+    assert page.index("Robin Record") < page.index("Other Client")

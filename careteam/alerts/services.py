@@ -21,6 +21,15 @@ from careteam.extensions import db, utcnow
 from careteam.timefmt import zone_of
 
 
+def settle_unsent(now: datetime) -> int:
+    """Mark every alert not yet fanned out as processed, with no delivery: for seeding a
+    backdated history, whose entries are not news to anyone. The caller commits."""
+    result = db.session.execute(
+        update(OutboxAlert).where(OutboxAlert.processed_at.is_(None)).values(processed_at=now)
+    )
+    return result.rowcount
+
+
 def fan_out(alert_id: int, now: datetime | None = None) -> int:
     """Create one delivery per team member who wants alerts; idempotent. Returns count."""
     now = now or utcnow()

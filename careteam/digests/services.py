@@ -56,6 +56,7 @@ __all__ = [
     "claim",
     "dispatch_due",
     "due_retries",
+    "mark_covered",
     "open_preferences",
     "open_preview",
     "open_settings",
@@ -168,6 +169,21 @@ def open_window(user_id: int, window_end: datetime) -> int | None:
     except IntegrityError:
         return None
     return digest.id
+
+
+def mark_covered(*, user_ids: list[int], until: datetime) -> None:
+    """Record that these users' digests have covered everything up to `until` (a skipped
+    window, nothing sent): their next digest starts there. Seeding a backdated demo does
+    this, so no first digest holds weeks of history. The caller commits."""
+    for user_id in user_ids:
+        db.session.add(
+            Digest(
+                user_id=user_id,
+                window_end=until,
+                status=DigestStatus.SKIPPED,
+                message_id=make_msgid(domain=_mail_domain()),
+            )
+        )
 
 
 def _mail_domain() -> str:

@@ -34,7 +34,8 @@ def add_entry(entry: Entry, *, actor: User, client: Client, commit: bool = True)
     entry.created_at = utcnow()
     db.session.add(entry)
     db.session.flush()
-    client.last_activity_at = entry.created_at
+    if entry.visibility != Visibility.PRIVATE:  # a private note leaves no trace for others
+        client.last_activity_at = entry.created_at
     queue_alert(entry)  # urgent entries alert in this same transaction
     audit.record(
         f"create_{entry.kind}",
