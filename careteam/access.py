@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from flask import abort, g, request
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import joinedload, with_polymorphic
+from sqlalchemy.orm import joinedload
 
 from careteam import audit
 from careteam.auth.models import User
@@ -32,7 +32,7 @@ from careteam.enums import (
     Visibility,
 )
 from careteam.extensions import db
-from careteam.record.models import Entry
+from careteam.record.models import Entry, entries_of_every_kind
 from careteam.timefmt import zone_of
 
 if TYPE_CHECKING:
@@ -397,7 +397,7 @@ def _visible_entry(
         (kind,) = kinds
         entity = Entry.__mapper__.polymorphic_map[str(kind)].class_
     else:
-        entity = with_polymorphic(Entry, "*", flat=True)
+        entity = entries_of_every_kind()
     stmt = (
         select(entity)
         .where(entity.id == entry_id, entity.client_id == client_id)

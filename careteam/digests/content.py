@@ -6,11 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from functools import cache
 
 from flask import render_template
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, with_polymorphic
+from sqlalchemy.orm import joinedload
 
 from careteam import mail
 from careteam.auth.models import User
@@ -19,7 +18,7 @@ from careteam.digests.models import Digest, DigestMute
 from careteam.enums import DigestDetail, DigestStatus, EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.links import external_url, unsubscribe_url
-from careteam.record.models import Entry
+from careteam.record.models import Entry, entries_of_every_kind
 from careteam.timefmt import zone_of
 
 
@@ -56,19 +55,12 @@ def window_start_for(user: User, window_end: datetime) -> datetime:
     return previous or user.created_at
 
 
-@cache
-def _entries_of_every_kind():
-    # Built once: a new polymorphic alias per digest cost more than the query itself and
-    # defeated SQLAlchemy's statement cache.
-    return with_polymorphic(Entry, "*", flat=True)
-
-
 def build_content(user: User, start: datetime, end: datetime, detail: str) -> DigestContent:
     """What changed on the user's active teams in (start, end], by others, not muted.
 
     Two queries whatever the number of entries: the user's clients, then the entries.
     """
-    poly = _entries_of_every_kind()
+    poly = entries_of_every_kind()
     muted = select(DigestMute.client_id).where(DigestMute.user_id == user.id)
     # Resolved first, so the entries query filters `entries` by client on its index before
     # joining the kinds' tables: as a subquery, PostgreSQL (past join_collapse_limit)

@@ -9,9 +9,10 @@ one is only marked `superseded_at`. Both stay in the history.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, with_polymorphic
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, Client, LevelOfCareChange
@@ -121,3 +122,13 @@ class RecordVisit(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@cache
+def entries_of_every_kind():
+    """Entry with every kind's own columns, for queries that return mixed kinds.
+
+    Built once, when first used (create_app has registered every kind by then): building
+    it per query cost milliseconds and defeated SQLAlchemy's statement cache.
+    """
+    return with_polymorphic(Entry, "*", flat=True)

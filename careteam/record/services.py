@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload, with_polymorphic
+from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import access, audit
 from careteam.access import entry_visible_to
@@ -18,7 +18,14 @@ from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.paging import Cursor, Page, older_than, page_of
-from careteam.record.models import Entry, LevelOfCareEntry, Note, RecordVisit, TeamEntry
+from careteam.record.models import (
+    Entry,
+    LevelOfCareEntry,
+    Note,
+    RecordVisit,
+    TeamEntry,
+    entries_of_every_kind,
+)
 
 TIMELINE_PAGE = 20
 
@@ -163,10 +170,6 @@ def record_team_change(change: CareTeamChange, *, actor: User) -> None:
     )
 
 
-def _polymorphic_entries():
-    return with_polymorphic(Entry, "*", flat=True)
-
-
 def timeline(
     viewer: User,
     client: Client,
@@ -184,7 +187,7 @@ def timeline(
     """
     from careteam.medications.models import MedicationAck
 
-    poly = _polymorphic_entries()
+    poly = entries_of_every_kind()
     stmt = (
         select(poly)
         .where(poly.client_id == client.id, poly.superseded_at.is_(None))
@@ -236,7 +239,7 @@ def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
     `viewer`, only the versions the access policy lets them see."""
     from careteam.medications.models import MedicationAck
 
-    poly = _polymorphic_entries()
+    poly = entries_of_every_kind()
     stmt = (
         select(poly)
         .where(or_(poly.id == root, poly.root_id == root))
@@ -254,7 +257,7 @@ def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
 
 def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
     """An entry of this client that the viewer may see; LookupError otherwise."""
-    poly = _polymorphic_entries()
+    poly = entries_of_every_kind()
     entry = db.session.scalar(
         select(poly)
         .where(poly.id == entry_id, poly.client_id == client.id)
