@@ -56,40 +56,14 @@ def test_the_commit_check_sees_a_commit(tmp_path):
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
-    """Groups of modules that import each other, directly or through others (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[list[str]] = []
-    counter = iter(range(10**9))
-
-    def visit(module: str) -> None:
-        index[module] = low[module] = next(counter)
-        stack.append(module)
-        on_stack.add(module)
-        for imported in sorted(graph.find_modules_directly_imported_by(module)):
-            if imported not in index:
-                visit(imported)
-                low[module] = min(low[module], low[imported])
-            elif imported in on_stack:
-                low[module] = min(low[module], index[imported])
-        if low[module] == index[module]:
-            group = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                group.append(member)
-                if member == module:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
-    for module in sorted(graph.modules):
-        if module not in index:
-            visit(module)
-    return groups
+    """The modules of each import cycle: an import a -> b with a chain back from b to a."""
+    cycles = set()
+    for importer in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(importer):
+            back = graph.find_shortest_chain(importer=imported, imported=importer)
+            if back:
+                cycles.add(tuple(sorted(back)))
+    return sorted(list(cycle) for cycle in cycles)
 
 
 def test_no_import_cycles_inside_careteam():
