@@ -363,7 +363,7 @@ def load_entry(
     first = actions.pop() if amend and len(actions) == 1 else Action.VIEW_RECORD
     access = load_client(client_id, first)
     user = current_user._get_current_object()
-    entry = _visible_entry(access.client.id, entry_id, user, kinds)
+    entry = visible_entry(access.client.id, entry_id, user, kinds)
     if entry is None:
         abort(404)
     if not amend:
@@ -389,10 +389,13 @@ def load_entry(
     return EntryAccess(access, entry)
 
 
-def _visible_entry(
+def visible_entry(
     client_id: int, entry_id: int, viewer: User, kinds: Collection[EntryKind] | None
 ) -> Entry | None:
-    """One query: the entry as its own kind (one kind asked: that class only)."""
+    """The entry of this client that the viewer may see (one of `kinds`), else None.
+
+    One query: the entry as its own kind (one kind asked: that class only).
+    """
     if kinds is not None and len(kinds) == 1:
         (kind,) = kinds
         entity = Entry.__mapper__.polymorphic_map[str(kind)].class_

@@ -255,20 +255,6 @@ def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
     return list(db.session.scalars(stmt).unique())
 
 
-def get_entry(client: Client, entry_id: int, viewer: User) -> Entry:
-    """An entry of this client that the viewer may see; LookupError otherwise."""
-    poly = entries_of_every_kind()
-    entry = db.session.scalar(
-        select(poly)
-        .where(poly.id == entry_id, poly.client_id == client.id)
-        .where(entry_visible_to(viewer, poly))
-        .options(joinedload(poly.author))
-    )
-    if entry is None:
-        raise LookupError(entry_id)
-    return entry
-
-
 @dataclass(frozen=True)
 class EntryPage:
     """What an entry's page shows: its versions newest first, the current one, the team."""

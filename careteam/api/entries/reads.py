@@ -12,7 +12,7 @@ from datetime import date
 from flask_login import current_user
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from careteam.access import active_members
+from careteam.access import active_members, visible_entry
 from careteam.api.blueprint import bp
 from careteam.api.clients import audit_read, load_record
 from careteam.api.entries.output import AnyEntry, MedicationOut, entries_out, entry_out
@@ -124,13 +124,15 @@ def timeline(client_id: int, query: TimelineQuery):
 )
 def get_entry(client_id: int, entry_id: int):
     access, shared = load_record(client_id)
-    try:
-        if shared:
+    if shared:
+        try:
             found = shared_record.shared_entry(access.client, entry_id)
-        else:
-            found = record_services.get_entry(access.client, entry_id, current_user)
-    except LookupError:
-        raise ApiProblem(404, "No such entry in this record.") from None
+        except LookupError:
+            found = None
+    else:
+        found = visible_entry(access.client.id, entry_id, current_user, None)
+    if found is None:
+        raise ApiProblem(404, "No such entry in this record.")
     if shared:
         versions, team = [found], None
     else:
