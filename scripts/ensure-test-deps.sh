@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the system services the test suite starts for real are installed:
-#   redis-server, Chromium (/usr/bin/chromium) and the PostgreSQL server
+#   redis-server, Chromium (/usr/bin/chromium), zbarimg (zbar-tools) and the PostgreSQL server
 #   binaries plus the `postgres` system user (PostgreSQL refuses to run as root,
 #   so tests/harness.py runs it as that user when the tests run as root).
 #
@@ -42,6 +42,14 @@ check_all() {
   else
     missing_pkgs+=(chromium)
     missing_what+=("/usr/bin/chromium")
+  fi
+
+  # zbarimg decodes the two-factor QR code from a browser screenshot (tests/e2e).
+  if path=$(command -v zbarimg 2>/dev/null); then
+    note "found zbarimg: $path"
+  else
+    missing_pkgs+=(zbar-tools)
+    missing_what+=("zbarimg")
   fi
 
   local pg_needed=0

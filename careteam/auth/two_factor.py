@@ -44,6 +44,7 @@ STEP_SECONDS = 30  # RFC 6238 defaults, what every authenticator app expects
 DIGITS = 6
 VALID_WINDOW = 1  # one step either side: clocks drift and people type slowly
 RECOVERY_CODE_COUNT = 10
+QR_SCALE = 4  # px per module at the natural size: big enough for any phone camera
 RECOVERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 letters, no 0/O or 1/I
 RECOVERY_CODE_LENGTH = 16  # 16 x 5 bits = 80 bits
 LOCKED_MESSAGE = (
@@ -173,8 +174,23 @@ def begin_enrolment(*, user: User) -> Enrolment:
 
 def qr_svg(uri: str) -> Markup:
     """The otpauth URI as an inline SVG QR code (drawn here: no network, no script)."""
-    svg = segno.make(uri, error="m").svg_inline(
-        scale=4, dark="#000", light="#fff", title="QR code for your authenticator app"
+    qr = segno.make(uri, error="m")
+    width, height = qr.symbol_size(scale=QR_SCALE)  # the quiet zone included
+    # omitsize gives the SVG a viewBox instead of a fixed width and height, so that CSS
+    # may shrink it (max-width on a phone) without clipping: a long address makes a
+    # bigger symbol, and a clipped one loses finder patterns and no longer scans. The
+    # natural size (QR_SCALE px a module) goes back on as attributes for the layout.
+    svg = qr.svg_inline(
+        scale=QR_SCALE,
+        dark="#000",
+        light="#fff",
+        title="QR code for your authenticator app",
+        omitsize=True,
+    )
+    svg = svg.replace(
+        "<svg ",
+        f'<svg width="{width}" height="{height}" shape-rendering="crispEdges" ',
+        1,
     )
     # segno draws only paths from the URI (never its text) plus our fixed title.
     return Markup(svg)  # noqa: S704  # nosec B704
