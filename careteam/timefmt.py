@@ -14,6 +14,23 @@ TIME_ZONES = [
     "UTC",
     *sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")),
 ]
+_CHOOSABLE = frozenset(TIME_ZONES)
+
+# The one way a date and a time of day are shown, on pages and in emails alike ("7 Dec
+# 2026", "7 Dec 2026, 14:05"), always in the reader's own zone. No zone name follows: every
+# time is the reader's local time (their zone is in their settings). CSV exports, the API and
+# FHIR files keep ISO 8601 for machines.
+DATE_FORMAT = "%-d %b %Y"
+DATETIME_FORMAT = f"{DATE_FORMAT}, %H:%M"
+
+
+def choosable_zone(name: str | None) -> str | None:
+    """The IANA name if a user may have it as their zone (a browser's report, a form), else
+    None. "UTC" and Area/Location names that zoneinfo knows; not aliases like "EST"."""
+    if not name or len(name) > 64:
+        return None
+    name = name.strip()
+    return name if name in _CHOOSABLE else None
 
 
 def _viewer_zone() -> ZoneInfo:
@@ -29,8 +46,7 @@ def _viewer_zone() -> ZoneInfo:
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
-    local = value.astimezone(_viewer_zone())
-    return local.strftime("%-d %b %Y, %H:%M %Z")
+    return value.astimezone(_viewer_zone()).strftime(DATETIME_FORMAT)
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -38,7 +54,7 @@ def format_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(_viewer_zone()).date()
-    return value.strftime("%-d %b %Y")
+    return value.strftime(DATE_FORMAT)
 
 
 def zone_of(user) -> ZoneInfo:
@@ -63,4 +79,4 @@ def format_in_zone(value: datetime | None, zone: ZoneInfo) -> str:
     """A time in a given zone (emails are read by their recipient, not the viewer)."""
     if value is None:
         return ""
-    return value.astimezone(zone).strftime("%-d %b %Y, %H:%M %Z")
+    return value.astimezone(zone).strftime(DATETIME_FORMAT)

@@ -174,9 +174,9 @@ def test_saving_preferences_shows_the_next_digest_in_the_users_zone(app, client,
 
     page = client.get("/settings/notifications").get_data(as_text=True)
     assert "Your notification settings were saved." in page
-    shown = expected.astimezone(zone).strftime("%-d %b %Y, %H:%M %Z")
+    shown = expected.astimezone(zone).strftime("%-d %b %Y, %H:%M")  # the reader's own zone
     assert f"Your next digest: <strong>{shown}</strong>" in page
-    assert shown.split(", ")[1] in ("07:30 EST", "07:30 EDT")
+    assert shown.split(", ")[1] == "07:30"
 
     # Unticking the client brings it back into the digest.
     redirected = auth.post("/settings/notifications", VALID)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from careteam.auth.passwords import StrongPassword
 
@@ -12,6 +12,9 @@ from careteam.auth.passwords import StrongPassword
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    # Filled by static/js/time-zone.js with the browser's IANA zone; a user still in the
+    # deployment's default zone takes it (checked against zoneinfo, else ignored).
+    time_zone = HiddenField(validators=[Optional()], filters=[lambda v: (v or "")[:64]])
 
 
 def _strip(value: str | None) -> str | None:

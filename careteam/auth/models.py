@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careteam.enums import Discipline, Role, TokenScope, enum_check
@@ -44,6 +44,9 @@ class User(db.Model):
     # IANA name; pages and digests follow it. New accounts start in the deployment's
     # DISPLAY_TIMEZONE (auth.services.create_user); the column default is the fallback.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Whether the zone is the person's own (their browser's at a login, or chosen in
+    # settings) rather than the deployment's default: only a default is replaced at login.
+    time_zone_chosen: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]

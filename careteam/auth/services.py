@@ -15,6 +15,7 @@ from careteam import audit
 from careteam.auth import passwords, throttle
 from careteam.auth.models import User, UserSession
 from careteam.auth.passwords import AccountError
+from careteam.digests.preferences import adopt_browser_zone
 from careteam.enums import AuditOutcome, Discipline, Role
 from careteam.extensions import db, utcnow
 from careteam.timefmt import TIME_ZONES
@@ -169,8 +170,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User, ip: str = "") -> None:
-    """Begin a fresh server-side session for the user (the old cookie's data is dropped)."""
+def start_session(user: User, ip: str = "", browser_zone: str | None = None) -> None:
+    """Begin a fresh server-side session for the user (the old cookie's data is dropped).
+
+    `browser_zone` is the time zone the login page's script read from the browser: a user
+    still in the deployment's default zone takes it (digests.adopt_browser_zone).
+    """
     session.clear()
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -185,6 +190,7 @@ def start_session(user: User, ip: str = "") -> None:
         )
     )
     user.last_login_at = now
+    adopt_browser_zone(user, browser_zone)
     # Only a complete login (both steps, where two-factor applies) clears the failures.
     throttle.record_success(user)
     audit.record("login", object_type="user", object_id=user.id, actor=user)

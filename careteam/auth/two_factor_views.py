@@ -59,14 +59,20 @@ def enforce_enrolment():
 # The second login step
 
 
-def begin_second_step(user: User, next_url: str | None):
+def begin_second_step(user: User, next_url: str | None, browser_zone: str | None = None):
     """After a correct password: the response that asks for the second factor, or None
-    if this user logs in with the password alone (not enrolled)."""
+    if this user logs in with the password alone (not enrolled). The browser's time zone
+    waits with the rest for the session to start."""
     if not two_factor.is_enrolled(user):
         return None
     two_factor.password_accepted(user)
     session.clear()  # nothing from before the login survives into it
-    session[PENDING_KEY] = {"user_id": user.id, "at": int(time.time()), "next": next_url}
+    session[PENDING_KEY] = {
+        "user_id": user.id,
+        "at": int(time.time()),
+        "next": next_url,
+        "zone": browser_zone or None,
+    }
     return redirect(url_for("two_factor.login"))
 
 
@@ -107,7 +113,8 @@ def login():
         except two_factor.TwoFactorError as error:
             attach_error(form, error)
         else:
-            services.start_session(user, ip=request.remote_addr or "")  # a fresh session
+            zone = session[PENDING_KEY].get("zone")  # start_session clears the session
+            services.start_session(user, ip=request.remote_addr or "", browser_zone=zone)
             login_user(user)
             session[VERIFIED_KEY] = user.id
             flash(f"Welcome, {user.display_name}.", "success")

@@ -59,10 +59,11 @@ def login():
         else:
             next_url = _safe_next(request.args.get("next"))
             # Enrolled in two-factor: the session starts only after the code.
-            second_step = two_factor_views.begin_second_step(user, next_url)
+            zone = form.time_zone.data
+            second_step = two_factor_views.begin_second_step(user, next_url, browser_zone=zone)
             if second_step is not None:
                 return second_step
-            services.start_session(user, ip=request.remote_addr or "")
+            services.start_session(user, ip=request.remote_addr or "", browser_zone=zone)
             login_user(user)
             flash(f"Welcome, {user.display_name}.", "success")
             return redirect(next_url or services.home_for(user))

@@ -14,7 +14,7 @@ from careteam.digests import schedule
 from careteam.digests.models import DigestMute, DigestPreference
 from careteam.enums import DigestFrequency, Role
 from careteam.extensions import db, utcnow
-from careteam.timefmt import zone_of
+from careteam.timefmt import choosable_zone, zone_of
 
 
 def preference_for(user: User) -> DigestPreference:
@@ -47,11 +47,26 @@ def save_preferences(*, user: User, time_zone: str | None = None, **values) -> D
         setattr(pref, name, value)
     if time_zone:
         user.time_zone = time_zone
+        user.time_zone_chosen = True  # the person's own: no browser replaces it at login
     pref.updated_at = utcnow()
     reschedule(pref, utcnow())
     audit.record("update_digest_preferences", object_type="user", object_id=user.id, actor=user)
     db.session.commit()
     return pref
+
+
+def adopt_browser_zone(user: User, name: str | None) -> bool:
+    """At a login: a user still in the deployment's default zone takes the zone their
+    browser reports (a name users may choose, else nothing changes), and their digest
+    schedule follows it. The caller commits. True if the zone was adopted."""
+    zone = choosable_zone(name)
+    if user.time_zone_chosen or zone is None:
+        return False
+    user.time_zone, user.time_zone_chosen = zone, True
+    pref = db.session.get(DigestPreference, user.id)
+    if pref is not None:
+        reschedule(pref, utcnow())
+    return True
 
 
 def set_mute(*, user: User, client_id: int, muted: bool) -> None:

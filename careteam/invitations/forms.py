@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from careteam.auth.passwords import MAX_PASSWORD_LENGTH, StrongPassword
@@ -66,3 +73,5 @@ class NewAccountForm(FlaskForm):
         "Password again",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
     )
+    # The browser's time zone (static/js/time-zone.js): the new account starts in it.
+    time_zone = HiddenField(validators=[Optional()], filters=[lambda v: (v or "")[:64]])

@@ -253,7 +253,9 @@ def _accept_new_account(invitation: Invitation):
         except UserFacingError as error:
             attach_error(form, error)
         else:
-            auth_services.start_session(user, ip=request.remote_addr or "")
+            auth_services.start_session(
+                user, ip=request.remote_addr or "", browser_zone=form.time_zone.data
+            )
             login_user(user)
             flash(f"Your account was created. {welcome}", "success")
             return redirect(landing)

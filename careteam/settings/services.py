@@ -29,6 +29,8 @@ def update_profile(
     new_zone = time_zone if time_zone and time_zone != user.time_zone else None
     if new_zone:
         changed.append("time_zone")
+    elif time_zone:
+        user.time_zone_chosen = True  # kept as it is: now the person's own choice
     if display_name.strip() != user.display_name:
         user.display_name = display_name.strip()
         changed.append("display_name")
