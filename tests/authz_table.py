@@ -9,7 +9,8 @@ Cells are the HTTP status expected; "login" is a redirect to the login page.
 For POSTs the body is empty but carries a valid CSRF token, so an allowed form post
 answers 400 (validation), an allowed button 302 (the profile form keeps saved values
 for absent fields, so it saves and answers 302; the one-click unsubscribe needs no
-login and answers 200 with its confirmation).
+login and answers 200 with its confirmation; a destructive action's POST without
+confirm=yes answers 200 with its confirmation page and does nothing).
 """
 
 # ruff: noqa: E501 - the table is one row per route, wider than a line
@@ -51,7 +52,8 @@ clients.show                 GET     login  404     404    404     200     200  
 clients.team                 GET     login  404     404    404     200     200   404    404    login
 clients.add_member           GET     login  404     404    404     403     200   404    404    login
 clients.add_member           POST    login  404     404    404     403     400   404    404    login
-clients.end_member           POST    login  404     404    404     403     302   404    404    login
+clients.end_member           GET     login  404     404    404     403     200   404    404    login
+clients.end_member           POST    login  404     404    404     403     200   404    404    login
 clients.make_lead            POST    login  404     404    404     403     302   404    404    login
 clients.level_of_care        GET     login  404     404    404     403     200   404    404    login
 clients.level_of_care        POST    login  404     404    404     403     400   404    404    login
@@ -118,6 +120,7 @@ settings.tokens              POST    login  400     400    400     400     400  
 settings.revoke_token        POST    login  404     404    404     404     404   404    404    login
 settings.password            POST    login  400     400    400     400     400   400    400    login
 digests.settings             GET     login  200     200    200     200     200   200    200    login
+settings.revoke_token        GET     login  404     404    404     404     404   404    404    login
 digests.settings             POST    login  400     400    400     400     400   400    400    login
 digests.preview              GET     login  200     200    200     200     200   200    200    login
 digests.unsubscribe          GET     200    200     200    200     200     200   200    200    200
@@ -127,7 +130,8 @@ digests.unsubscribe_alerts_post POST  200    200     200    200     200     200 
 admin.users                  GET     login  403     403    403     403     403   403    200    login
 admin.new_user               GET     login  403     403    403     403     403   403    200    login
 admin.new_user               POST    login  403     403    403     403     403   403    400    login
-admin.deactivate             POST    login  403     403    403     403     403   403    302    login
+admin.deactivate             GET     login  403     403    403     403     403   403    200    login
+admin.deactivate             POST    login  403     403    403     403     403   403    200    login
 admin.reactivate             POST    login  403     403    403     403     403   403    302    login
 admin.reset_two_factor       POST    login  403     403    403     403     403   403    302    login
 admin.audit_export           GET     login  403     403    403     403     403   403    200    login

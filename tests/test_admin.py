@@ -86,7 +86,7 @@ def test_new_user_validation(app, client, auth, admin_logged_in, form, message):
 
 def test_deactivate_and_reactivate(app, client, auth, admin_logged_in):
     user = make_provider()
-    response = auth.post(f"/admin/users/{user.id}/deactivate")
+    response = auth.post(f"/admin/users/{user.id}/deactivate", {"confirm": "yes"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/users"
     db.session.refresh(user)
@@ -99,7 +99,11 @@ def test_deactivate_and_reactivate(app, client, auth, admin_logged_in):
 
 
 def test_admin_cannot_deactivate_themself(app, client, auth, admin_logged_in):
-    response = auth.post(f"/admin/users/{admin_logged_in.id}/deactivate", follow_redirects=True)
+    response = auth.post(
+        f"/admin/users/{admin_logged_in.id}/deactivate",
+        {"confirm": "yes"},
+        follow_redirects=True,
+    )
     assert "You cannot deactivate your own account." in response.get_data(as_text=True)
     db.session.refresh(admin_logged_in)
     assert admin_logged_in.active
@@ -107,6 +111,7 @@ def test_admin_cannot_deactivate_themself(app, client, auth, admin_logged_in):
 
 def test_unknown_user_is_404(app, client, auth, admin_logged_in):
     assert auth.post("/admin/users/999999/deactivate").status_code == 404
+    assert auth.post("/admin/users/999999/deactivate", {"confirm": "yes"}).status_code == 404
 
 
 def test_users_list_filters_and_shows_no_clinical_content(app, client, auth, admin_logged_in):

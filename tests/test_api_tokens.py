@@ -178,7 +178,7 @@ def test_revoking_ends_the_token_at_once(client, auth, provider):
     secret = make_token(provider)
     assert client.get(ME, headers=bearer(secret)).status_code == 200
     token_id = _token_id(secret)
-    response = auth.post(f"{PAGE}/{token_id}/revoke")
+    response = auth.post(f"{PAGE}/{token_id}/revoke", {"confirm": "yes"})
     assert response.status_code == 302
     assert response.headers["Location"] == PAGE
     assert db.session.get(ApiToken, token_id).revoked_at is not None
@@ -203,6 +203,7 @@ def test_another_users_token_cannot_be_revoked(client, auth, provider):
     token_id = _token_id(secret)
     assert auth.post(f"{PAGE}/{token_id}/revoke").status_code == 404
     assert auth.post(f"{PAGE}/{token_id + 1000}/revoke").status_code == 404
+    assert auth.post(f"{PAGE}/{token_id}/revoke", {"confirm": "yes"}).status_code == 404
     assert db.session.get(ApiToken, token_id).revoked_at is None
     assert client.get(ME, headers=bearer(secret)).status_code == 200
     # Nor is it listed.

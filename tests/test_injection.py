@@ -26,6 +26,7 @@ from sqlalchemy import String, Text, or_, select
 
 from careteam import create_app
 from careteam.auth.reset import make_token as make_reset_token
+from careteam.auth.tokens import create_token
 from careteam.enums import Discipline, Role
 from careteam.extensions import db
 from careteam.invitations import services as invitations
@@ -140,6 +141,7 @@ def _build_world() -> dict:
         actor=admin, email="newcomer@example.com", discipline=Discipline.OTHER
     )
     ids = world.ids
+    lead_token, _secret = create_token(user=world.lead, name="Probe", scope="read", days=30)
     return {
         "emails": {
             "lead": world.lead.email,
@@ -162,6 +164,7 @@ def _build_world() -> dict:
             "entry_id:practice.log": ids["assignment"],
             "invitation_id": ids["invitation"],
             "user_id": target.id,
+            "token_id": lead_token.id,
             "token:invitations.accept": mint_link(invitation.id),
             "token:auth.reset_password": make_reset_token(target),
             "token": unsubscribe_token(target.id),

@@ -25,7 +25,8 @@ from careteam.audit import chain as audit_chain
 from careteam.audit import viewer as audit_viewer
 from careteam.auth import two_factor
 from careteam.auth.models import User
-from careteam.clients.forms import ConfirmForm
+from careteam.clients.confirmations import possessive
+from careteam.clients.forms import ConfirmActionForm, ConfirmForm
 from careteam.enums import Discipline, Role
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
@@ -96,10 +97,33 @@ def _set_active(user_id: int, active: bool):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @require(Action.MANAGE_USERS)
 def deactivate(user_id: int):
-    return _set_active(user_id, active=False)
+    """Ask first (GET, or a POST without confirm=yes), then deactivate the account."""
+    form = ConfirmActionForm()
+    if form.confirmed():
+        return _set_active(user_id, active=False)
+    user = db.get_or_404(User, user_id)
+    name = user.display_name
+    return render_template(
+        "confirm.html",
+        form=form,
+        heading=f"Deactivate {possessive(name)} account?",
+        consequences=[
+            f"{name} ({user.email}) is logged out everywhere at once and can no longer log in.",
+            f"{name}'s API tokens stop working, and pending invitations to or from "
+            f"{name} are withdrawn.",
+            f"Everything {name} wrote stays in the records, with their name, and the "
+            "audit log keeps what they did.",
+            "Care-team memberships stay as they are, so each team still shows who "
+            "was on it; a team lead ends a membership when someone else takes over.",
+            "You can reactivate the account later.",
+        ],
+        action=url_for("admin.deactivate", user_id=user_id),
+        button="Deactivate account",
+        cancel_url=url_for("admin.users"),
+    )
 
 
 @bp.post("/users/<int:user_id>/reactivate")

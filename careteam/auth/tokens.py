@@ -80,11 +80,18 @@ def tokens_of(user: User) -> list[ApiToken]:
     )
 
 
-def revoke_token(*, user: User, token_id: int) -> ApiToken:
-    """Revoke one of the user's own tokens; LookupError for anyone else's."""
+def own_token(*, user: User, token_id: int) -> ApiToken:
+    """One of the user's own tokens (what the revoke confirmation names); LookupError for
+    anyone else's."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise LookupError(token_id)
+    return token
+
+
+def revoke_token(*, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; LookupError for anyone else's."""
+    token = own_token(user=user, token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record("revoke_api_token", object_type="api_token", object_id=token.id, actor=user)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from careteam.enums import Discipline, LevelOfCare, choices
@@ -58,6 +66,16 @@ class PortalLinkForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button that carries the CSRF token."""
+
+
+class ConfirmActionForm(FlaskForm):
+    """The form of a confirmation page: only a POST carrying `confirm=yes` (and the CSRF
+    token) does the destructive action; any other POST shows the question again."""
+
+    confirm = HiddenField()
+
+    def confirmed(self) -> bool:
+        return self.validate_on_submit() and self.confirm.data == "yes"
 
 
 class SearchForm(FlaskForm):

@@ -165,6 +165,12 @@ def add_member(
     return member
 
 
+def active_member(*, client: Client, member_id: int) -> CareTeamMember:
+    """An active member of this client's team (what a confirmation page names); LookupError
+    for anyone else."""
+    return _active_member(client, member_id)
+
+
 def _active_member(client: Client, member_id: int) -> CareTeamMember:
     member = db.session.get(CareTeamMember, member_id)
     if member is None or member.client_id != client.id or member.status != MemberStatus.ACTIVE:

@@ -8,9 +8,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
+from careteam.clients.confirmations import end_member_consequences, end_member_heading
 from careteam.access import Action, can, load_client, require
 from careteam.clients import services
 from careteam.clients.forms import (
+    ConfirmActionForm,
     AddMemberForm,
     ClientForm,
     ConfirmForm,
@@ -218,8 +220,28 @@ def _member_action(client_id: int, member_id: int, use_case, message: str):
 @bp.post("/<int:client_id>/team/<int:member_id>/end")
 @login_required
 def end_member(client_id: int, member_id: int):
-    return _member_action(
-        client_id, member_id, services.end_member, "{name} is no longer on the team."
+    """Ask first (GET, or a POST without confirm=yes), then end the membership."""
+    access = load_client(client_id, Action.MANAGE_TEAM)
+    form = ConfirmActionForm()
+    if form.confirmed():
+        return _member_action(
+            client_id, member_id, services.end_member, "{name} is no longer on the team."
+        )
+    try:
+        member = services.active_member(client=access.client, member_id=member_id)
+    except LookupError:
+        abort(404)
+    html = render_template(
+        "confirm.html",
+        form=form,
+        heading=end_member_heading(member, access.client),
+        consequences=end_member_consequences(member, access.client, current_user),
+        action=url_for("clients.end_member", client_id=client_id, member_id=member_id),
+        button="End membership",
+        cancel_url=url_for("clients.team", client_id=client_id),
+    )
+    return audit.shown(
+        html, "view_record", "client", client_id, client_id, "confirm ending a membership"
     )
 
 

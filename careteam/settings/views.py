@@ -19,10 +19,12 @@ from careteam.auth import passwords
 from careteam.auth import services as accounts
 from careteam.auth import tokens as api_tokens
 from careteam.auth.forms import ChangePasswordForm
+from careteam.clients.forms import ConfirmActionForm
 from careteam.errors import UserFacingError, attach_error
 from careteam.extensions import utcnow
 from careteam.settings import services
 from careteam.settings.forms import ApiTokenForm, ProfileForm
+from careteam.timefmt import format_datetime
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -114,10 +116,40 @@ def tokens():
     return response
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @require(Action.MANAGE_API_TOKENS)
 def revoke_token(token_id: int):
     try:
+    """Ask first (GET, or a POST without confirm=yes), then revoke one's own token."""
+    form = ConfirmActionForm()
+    if not form.confirmed():
+        try:
+            token = api_tokens.own_token(user=current_user, token_id=token_id)
+        except LookupError:
+            abort(404)
+        if token.revoked_at is not None:
+            flash(f"The token \u201c{token.name}\u201d is already revoked.", "success")
+            return redirect(url_for("settings.tokens"))
+        last_used = (
+            f"It was last used {format_datetime(token.last_used_at)}."
+            if token.last_used_at
+            else "It has never been used."
+        )
+        return render_template(
+            "confirm.html",
+            form=form,
+            heading=f"Revoke the token \u201c{token.name}\u201d?",
+            consequences=[
+                "Any program that uses this token (your practice's EHR, a script) stops "
+                f"working at once: its next request is refused. {last_used}",
+                "This cannot be undone: to connect the program again, create a new token "
+                "and give it the new one.",
+                "What the program already did stays in the records and in the audit log.",
+            ],
+            action=url_for("settings.revoke_token", token_id=token_id),
+            button="Revoke token",
+            cancel_url=url_for("settings.tokens"),
+        )
         token = api_tokens.revoke_token(user=current_user, token_id=token_id)
     except LookupError:
         abort(404)

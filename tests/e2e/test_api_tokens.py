@@ -81,7 +81,14 @@ def test_a_token_made_in_the_browser_drives_the_api_until_revoked(
     expect(row).to_contain_text("Active")
     expect(row).not_to_contain_text("Never")  # its last use is shown
     expect(page.locator("#new-token")).to_have_count(0)  # the secret is never shown again
-    row.get_by_role("button", name=re.compile("Revoke")).click()
+    row.get_by_role("link", name=re.compile("Revoke")).click()
+    # It asks first, saying what will happen (no JavaScript needed).
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Revoke the token \u201cPractice EHR\u201d?"
+    )
+    expect(page.get_by_text("stops working at once")).to_be_visible()
+    screenshot(page, "api-token-revoke-confirm")
+    page.get_by_role("button", name="Revoke token").click()
     expect(page.get_by_role("row").filter(has_text="Practice EHR")).to_contain_text("Revoked")
     screenshot(page, "api-tokens-list")
 
