@@ -119,7 +119,6 @@ def tokens():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @require(Action.MANAGE_API_TOKENS)
 def revoke_token(token_id: int):
-    try:
     """Ask first (GET, or a POST without confirm=yes), then revoke one's own token."""
     form = ConfirmActionForm()
     if not form.confirmed():
@@ -150,6 +149,7 @@ def revoke_token(token_id: int):
             button="Revoke token",
             cancel_url=url_for("settings.tokens"),
         )
+    try:
         token = api_tokens.revoke_token(user=current_user, token_id=token_id)
     except LookupError:
         abort(404)
