@@ -8,13 +8,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.clients.confirmations import end_member_consequences, end_member_heading
 from careteam.access import Action, can, load_client, require
 from careteam.clients import services
+from careteam.clients.confirmations import end_member_consequences, end_member_heading
 from careteam.clients.forms import (
-    ConfirmActionForm,
     AddMemberForm,
     ClientForm,
+    ConfirmActionForm,
     ConfirmForm,
     LevelOfCareForm,
     PortalLinkForm,
@@ -217,7 +217,7 @@ def _member_action(client_id: int, member_id: int, use_case, message: str):
     return redirect(url_for("clients.team", client_id=client_id))
 
 
-@bp.post("/<int:client_id>/team/<int:member_id>/end")
+@bp.route("/<int:client_id>/team/<int:member_id>/end", methods=["GET", "POST"])
 @login_required
 def end_member(client_id: int, member_id: int):
     """Ask first (GET, or a POST without confirm=yes), then end the membership."""
