@@ -48,6 +48,9 @@ def _searcher() -> str:
 @require(Action.EMERGENCY_ACCESS)
 def find():
     form = FindClientForm()
+    if request.method == "GET" and not form.full_name.data:
+        # From a search that found none of the user's clients: the name they typed.
+        form.full_name.data = request.args.get("full_name", "", type=str)[:120]
     form.by_id_allowed = _may_search_by_id()
     if form.validate_on_submit():
         if form.by_id_allowed and form.client_id.data is not None:
