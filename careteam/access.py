@@ -433,3 +433,39 @@ def require(action: Action) -> Callable:
 def can(action: Action, access: ClientAccess) -> bool:
     """For templates: may the current user do this to the client already loaded?"""
     return bool(decide(current_user, action, access.client, access.membership, access.emergency))
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """What one viewer may see of how to reach a provider; None where nothing is shown."""
+
+    email: str | None = None
+    phone: str | None = None
+    practice: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.email or self.phone or self.practice)
+
+
+def contact_details(viewer: User, provider: User) -> ContactDetails:
+    """The one rule for a provider's contact details, for the Team page, the portal, the
+    API (and the client's copy of their record).
+
+    Colleagues (providers, and an administrator under emergency access) see every detail
+    the provider recorded: the profile page promises that the team always can reach them.
+    A client, or anyone else, sees only what the provider chose to share with clients.
+    Callers show it only about members of a team the viewer was let into (load_client).
+    """
+    if viewer.is_authenticated and viewer.role in (Role.PROVIDER, Role.ADMIN):
+        return ContactDetails(
+            email=provider.email,
+            phone=provider.phone or None,
+            practice=provider.practice_name or None,
+        )
+    return ContactDetails(
+        email=provider.email if provider.share_email else None,
+        phone=provider.phone if provider.share_phone and provider.phone else None,
+        practice=provider.practice_name
+        if provider.share_practice and provider.practice_name
+        else None,
+    )

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from careteam import audit
-from careteam.access import Action, ClientAccess, decide_global, load_client
+from careteam.access import Action, ClientAccess, contact_details, decide_global, load_client
 from careteam.api.blueprint import bp
 from careteam.api.openapi import operation
 from careteam.api.problems import ApiProblem
@@ -151,19 +151,13 @@ def summary_out(client, *, team_size: int, unread: int | None) -> ClientSummaryO
     )
 
 
-def _contact(user: User, *, shared_only: bool) -> ContactOut:
-    if not shared_only:
-        return ContactOut(
-            email=user.email, phone=user.phone or None, practice=user.practice_name or None
-        )
-    return ContactOut(
-        email=user.email if user.share_email else None,
-        phone=user.phone if user.share_phone and user.phone else None,
-        practice=user.practice_name if user.share_practice and user.practice_name else None,
-    )
+def _contact(user: User) -> ContactOut:
+    """What the caller may see of how to reach a member: the access policy's one rule."""
+    details = contact_details(current_user, user)
+    return ContactOut(email=details.email, phone=details.phone, practice=details.practice)
 
 
-def _member(member, *, shared_only: bool) -> MemberOut:
+def _member(member) -> MemberOut:
     provider = member.provider
     return MemberOut(
         id=member.id,
@@ -175,7 +169,7 @@ def _member(member, *, shared_only: bool) -> MemberOut:
         status=member.status,
         started_at=member.started_at,
         ended_at=member.ended_at,
-        contact=_contact(provider, shared_only=shared_only),
+        contact=_contact(provider),
     )
 
 
@@ -190,7 +184,7 @@ def client_out(client, *, team: list, for_client: bool) -> ClientOut:
         date_of_birth=client.date_of_birth,
         last_activity_at=client.last_activity_at,
         has_portal_account=client.user_id is not None,
-        team=[_member(m, shared_only=for_client) for m in team],
+        team=[_member(m) for m in team],
         level_of_care=LevelOfCareStatus(
             current=client.level_of_care,
             current_label=client.level_of_care_label,

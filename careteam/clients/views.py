@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from careteam import audit
-from careteam.access import Action, can, load_client, require
+from careteam.access import Action, can, contact_details, load_client, require
 from careteam.clients import services
 from careteam.clients.confirmations import end_member_consequences, end_member_heading
 from careteam.clients.forms import (
@@ -162,6 +162,8 @@ def team(client_id: int):
         client=client,
         access=access,
         roster=roster,
+        # The team always sees how to reach each other (access.contact_details).
+        contacts={m.id: contact_details(current_user, m.provider) for m in roster},
         coordinator=next((m for m in roster if m.is_lead), None),
         past_members=[m for m in client.members if not m.is_active],
         can_manage=can_manage,

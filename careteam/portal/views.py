@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from careteam.access import Action, ClientAccess, load_client, require
 from careteam.paging import Cursor
-from careteam.portal import access_log, levels, services
+from careteam.portal import access_log, contacts, levels, services
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -31,11 +31,13 @@ def home():
     since = services.previous_visit(current_user, client)
     open_goals, done_goals = services.shared_goals(client)
     roster = services.roster(client)
+    reach = contacts.how_to_reach(current_user, roster)
     html = render_template(
         "portal/home.html",
         client=client,
         news=services.whats_new(client, since),
         roster=roster,
+        reach=reach,
         coordinator=next((m for m in roster if m.is_lead), None),
         level_text=levels.explain(client.level_of_care),
         levels=levels.all_levels(client.level_of_care),
