@@ -64,6 +64,8 @@ class Action(StrEnum):
     POST_GOAL = "post_goal"
     POST_MEDICATION = "post_medication"
     POST_NUTRITION = "post_nutrition"
+    # Whether a client's new weights are blind by default: a dietitian or the lead.
+    SET_WEIGHT_DEFAULT = "set_weight_default"
     ASSIGN_PRACTICE = "assign_practice"
     EXPORT_RECORD = "export_record"  # the team's FHIR copy; never under an emergency grant
     # The client's own view of their record (portal).
@@ -201,6 +203,10 @@ def decide(
         if membership.discipline == Discipline.DIETITIAN:
             return ALLOW
         return _forbidden("dietitians only")
+    if action == Action.SET_WEIGHT_DEFAULT:
+        if membership.is_lead or membership.discipline == Discipline.DIETITIAN:
+            return ALLOW
+        return _forbidden("dietitians and the team lead only")
     return _forbidden("not a record action")
 
 

@@ -187,6 +187,17 @@ class NutritionType(StrEnum):
     NOTE = "note"
 
 
+class WeightUnit(StrEnum):
+    """The unit a user enters and reads weights in; weights are stored in kilograms."""
+
+    KG = "kg"
+    LB = "lb"
+
+    @property
+    def label(self) -> str:
+        return {"kg": "Kilograms (kg)", "lb": "Pounds (lb)"}[self.value]
+
+
 class DigestFrequency(StrEnum):
     OFF = "off"
     DAILY = "daily"

@@ -86,6 +86,7 @@ nutrition.new                GET     login  404     404    404     403     403  
 nutrition.new                POST    login  404     404    404     403     403   404    404    login
 nutrition.amend              GET     login  404     404    404     403     403   404    404    login
 nutrition.amend              POST    login  404     404    404     403     403   404    404    login
+nutrition.blind_default      POST    login  404     404    404     403     302   404    404    login
 invitations.new_team         GET     login  404     404    404     403     200   404    404    login
 invitations.new_team         POST    login  404     404    404     403     400   404    404    login
 invitations.new_portal       GET     login  404     404    404     403     200   404    404    login

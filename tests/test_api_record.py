@@ -440,16 +440,24 @@ def test_the_clients_api_view_holds_nothing_that_was_not_shared(app, client):
     for name, text in SHARED.items():
         assert text in everything, f"the {name} should show to the client"
     assert "medication" not in {k for b in bodies for k in _kinds(b)}
-    assert "nutrition" not in {k for b in bodies for k in _kinds(b)}
+    # Of nutrition, only the open weight, without the team's comment.
+    weights = [item for body in bodies for item in _items(body) if item.get("kind") == "nutrition"]
+    assert weights and all(
+        w["update_type"] == "weight" and not w["blind"] and w["text"] == "" for w in weights
+    )
 
 
-def _kinds(body: str) -> set[str]:
+def _items(body: str) -> list[dict]:
     try:
         data = json.loads(body)
     except ValueError:
-        return set()
+        return []
     items = data.get("items", []) if isinstance(data, dict) else []
-    return {i.get("kind") for i in items if isinstance(i, dict)}
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _kinds(body: str) -> set[str]:
+    return {i.get("kind") for i in _items(body)}
 
 
 def test_private_and_team_entries_are_not_found_for_the_client(app, client, world):

@@ -257,8 +257,11 @@ def test_client_export_holds_only_what_is_shared_with_the_client(app, client, au
         "Noor Haddad",
     }
     assert [g["description"]["text"] for g in _of(data, "Goal")] == [TEXT["shared goal"]]
-    (progress,) = _of(data, "Observation")
+    progress, weight = _of(data, "Observation")
     assert progress["note"] == [{"text": TEXT["check-in"]}]
+    # The open weight, as the portal shows it: no team comment, no author; never the blind one.
+    assert weight["valueQuantity"]["value"] == 72.85
+    assert "note" not in weight and "performer" not in weight
     notes = [c["payload"][0]["contentString"] for c in _of(data, "Communication")]
     assert notes == [TEXT["shared"], TEXT["new shared"]]
 
@@ -275,7 +278,7 @@ def test_client_export_holds_only_what_is_shared_with_the_client(app, client, au
     ):
         assert TEXT[name] not in body, name
     assert not BLIND_RE.findall(body)
-    assert "72.85" not in body  # the portal shows no weight at all
+    assert "71.3" not in body  # the blind weight
 
 
 def test_client_export_passes_the_portal_leak_search(app, client, auth):

@@ -142,7 +142,8 @@ def test_form_preselects_the_type_and_shows_every_field(app, client, auth, team)
 # Validation
 
 ABC = "Enter the weight as a number of kilograms"
-RANGE = "Enter a weight between 20 and 350 kg"
+LOW = "Must be at least 20 kg."
+HIGH = "Must be at most 350 kg."
 WEIGHT = {"update_type": "weight", "weight_kg": "52.4", "measured_on": YESTERDAY}
 
 
@@ -156,10 +157,10 @@ WEIGHT = {"update_type": "weight", "weight_kg": "52.4", "measured_on": YESTERDAY
         ({"update_type": "note", "text": ""}, "text", "Write the note."),
         ({"update_type": "note", "text": "x" * 5001}, "text", "Keep it under 5000 characters."),
         ({**WEIGHT, "weight_kg": ""}, "weight_kg", "Enter the weight in kilograms."),
-        ({**WEIGHT, "weight_kg": "19.99"}, "weight_kg", RANGE),
-        ({**WEIGHT, "weight_kg": "350.01"}, "weight_kg", RANGE),
-        ({**WEIGHT, "weight_kg": "0"}, "weight_kg", RANGE),
-        ({**WEIGHT, "weight_kg": "-52.4"}, "weight_kg", RANGE),
+        ({**WEIGHT, "weight_kg": "19.99"}, "weight_kg", LOW),
+        ({**WEIGHT, "weight_kg": "350.01"}, "weight_kg", HIGH),
+        ({**WEIGHT, "weight_kg": "0"}, "weight_kg", LOW),
+        ({**WEIGHT, "weight_kg": "-52.4"}, "weight_kg", LOW),
         ({**WEIGHT, "weight_kg": "1150"}, "weight_kg", "not pounds or grams"),
         ({**WEIGHT, "weight_kg": "fifty"}, "weight_kg", ABC),
         ({**WEIGHT, "weight_kg": "52.4kg"}, "weight_kg", ABC),
@@ -412,7 +413,7 @@ def test_an_invalid_amendment_saves_nothing(app, client, auth, team):
     auth.login(dietitian.email)
     response = auth.post(_path(record, f"/{update.id}/amend"), {**WEIGHT, "weight_kg": "5000"})
     assert response.status_code == 400
-    assert RANGE in response.get_data(as_text=True)
+    assert HIGH in response.get_data(as_text=True)
     assert _count() == 1
     assert db.session.get(NutritionUpdate, update.id).superseded_at is None
 

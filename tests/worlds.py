@@ -123,9 +123,10 @@ NOT_SHARED_SLOTS = (
 BLIND_WEIGHT = Decimal("47.3")
 OPEN_WEIGHT = Decimal("52.85")
 
-# What the client may and may not see of the default world (`build_world()`).
-NOT_SHARED = {slot: TEXTS[slot] for slot in NOT_SHARED_SLOTS} | {"open weight": str(OPEN_WEIGHT)}
-SHARED = {slot: TEXTS[slot] for slot in SHARED_SLOTS}
+# What the client may and may not see of the default world (`build_world()`): a weight
+# that is not blind shows in the portal and the client's copies, a blind one never does.
+NOT_SHARED = {slot: TEXTS[slot] for slot in NOT_SHARED_SLOTS}
+SHARED = {slot: TEXTS[slot] for slot in SHARED_SLOTS} | {"open weight": str(OPEN_WEIGHT)}
 
 
 def weight_re(weight: Decimal) -> re.Pattern[str]:

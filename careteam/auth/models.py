@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from careteam.enums import Discipline, Role, TokenScope, enum_check
+from careteam.enums import Discipline, Role, TokenScope, WeightUnit, enum_check
 from careteam.extensions import db, utcnow
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ class User(db.Model):
     __table_args__ = (
         enum_check("role", Role),
         enum_check("discipline", Discipline),
+        enum_check("weight_unit", WeightUnit),
         CheckConstraint(
             "(role = 'provider' AND discipline IS NOT NULL)"
             " OR (role <> 'provider' AND discipline IS NULL)",
@@ -47,6 +48,8 @@ class User(db.Model):
     # Whether the zone is the person's own (their browser's at a login, or chosen in
     # settings) rather than the deployment's default: only a default is replaced at login.
     time_zone_chosen: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Weights are entered and shown in this unit (stored in kilograms whatever it is).
+    weight_unit: Mapped[str] = mapped_column(String(2), default=WeightUnit.KG, server_default="kg")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]

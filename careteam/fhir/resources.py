@@ -237,8 +237,12 @@ def progress_observation(
     )
 
 
-def weight_observation(update: NutritionUpdate, bundle: Referrer) -> dict:
-    """A body weight; a blind one is tagged (only the team's copy ever holds one)."""
+def weight_observation(update: NutritionUpdate, bundle: Referrer, *, credit: bool = True) -> dict:
+    """A body weight; a blind one is tagged (only the team's copy ever holds one).
+
+    The client's copy (`credit` False) holds the weight without the team's comment or
+    its author, as the portal shows it.
+    """
     return prune(
         {
             "resourceType": "Observation",
@@ -250,14 +254,14 @@ def weight_observation(update: NutritionUpdate, bundle: Referrer) -> dict:
             "subject": bundle.refs.patient(),
             "effectiveDateTime": update.measured_on.isoformat(),
             "issued": instant(update.created_at),
-            "performer": [bundle.practitioner(update.author)],
+            "performer": [bundle.practitioner(update.author)] if credit else [],
             "valueQuantity": {
                 "value": number(update.weight_kg),
                 "unit": "kg",
                 "system": codes.UCUM,
                 "code": "kg",
             },
-            "note": [{"text": update.text}],
+            "note": [{"text": update.text}] if credit else [],
         }
     )
 

@@ -31,6 +31,7 @@ from careteam.goals.models import Goal
 from careteam.medications import services as medication_services
 from careteam.medications.derive import MedicationHistory, medication_histories
 from careteam.medications.models import MedicationChange
+from careteam.nutrition import services as nutrition_services
 from careteam.nutrition.models import NutritionUpdate
 from careteam.portal import services as portal_services
 from careteam.record.models import Note
@@ -99,10 +100,13 @@ def everything(client: Client, *, audience: Audience, base_url: str) -> dict:
             bundle.add(
                 resources.progress_observation(checkin, goal, bundle, credit=not for_client)
             )
-    if not for_client:
-        # The portal shows no medication and no nutrition update at all (blind weights
-        # above all, careteam/portal/services.py), so neither does the client's copy. The
-        # team sees blind weights (blind to the client only), so its copy holds them.
+    if for_client:
+        # The portal shows no medication and, of nutrition, only the weights that are not
+        # blind (nutrition.services.shared_weights), so neither does the client's copy.
+        for weight in nutrition_services.shared_weights(client, limit=None):
+            bundle.add(resources.weight_observation(weight, bundle, credit=False))
+    else:
+        # The team sees blind weights (blind to the client only), so its copy holds them.
         _medications(client, bundle)
         _nutrition(client, bundle)
     for note in _notes(client, for_client=for_client):

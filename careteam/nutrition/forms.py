@@ -10,15 +10,27 @@ from wtforms import BooleanField, DateField, DecimalField, RadioField, TextAreaF
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import TextInput
 
-from careteam.enums import NutritionType
+from careteam.enums import NutritionType, WeightUnit
+from careteam.nutrition import units
 from careteam.nutrition.models import NUTRITION_TYPE_LABELS
 from careteam.nutrition.services import check_update
 
-NOT_A_NUMBER = "Enter the weight as a number of kilograms, for example 52.4."
+
+def not_a_number(unit: str) -> str:
+    unit = units.unit_of(unit)
+    return (
+        f"Enter the weight as a number of {units.NAME[unit]}, for example {units.EXAMPLE[unit]}."
+    )
+
+
+NOT_A_NUMBER = not_a_number(WeightUnit.KG)
 
 
 class WeightField(DecimalField):
-    """Kilograms as typed: a decimal comma is accepted, anything else not a number refused."""
+    """A weight as typed in the user's unit (`unit`, set by the form): a decimal comma is
+    accepted, anything else not a number refused."""
+
+    unit: str = WeightUnit.KG
 
     # A text input, not type=number: the browser would drop what it cannot parse, and the
     # user must see what they typed next to the error.
@@ -33,10 +45,10 @@ class WeightField(DecimalField):
             value = Decimal(raw.replace(",", "."))
         except InvalidOperation as error:
             self.data = None
-            raise ValueError(NOT_A_NUMBER) from error
+            raise ValueError(not_a_number(self.unit)) from error
         if not value.is_finite():
             self.data = None
-            raise ValueError(NOT_A_NUMBER)
+            raise ValueError(not_a_number(self.unit))
         self.data = value
 
     def _value(self) -> str:
@@ -68,6 +80,8 @@ class NutritionForm(FlaskForm):
         invalid_value_message="Enter the date as year-month-day, for example 2026-11-03.",
     )
     blind = BooleanField("Blind weight: the team sees it, the client never does")
+    # Shown only when the day already has a weight (services.SameDayWeight).
+    confirm_same_day = BooleanField("Yes, record another weight for this day")
     text = TextAreaField(
         "Details",
         description=(
@@ -76,9 +90,19 @@ class NutritionForm(FlaskForm):
         ),
     )
 
-    def __init__(self, *args, today: date, **kwargs) -> None:
+    def __init__(self, *args, today: date, unit: str = WeightUnit.KG, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.unit = units.unit_of(unit)
+        self.weight_kg.unit = self.unit
+        self.weight_kg.label.text = f"Weight ({self.unit.value})"
+        low, high = units.bounds(self.unit)
+        places = "two decimals" if self.unit == WeightUnit.KG else "one decimal"
+        self.weight_kg.description = (
+            f"In {units.NAME[self.unit]} (between {units.number(low)} and "
+            f"{units.number(high)}), up to {places}, for example {units.EXAMPLE[self.unit]}. "
+            "You can change the unit in your profile."
+        )
 
     def validate(self, extra_validators=None) -> bool:
         """Check each field, then the rules of the chosen type (the service's own rules)."""
@@ -91,6 +115,7 @@ class NutritionForm(FlaskForm):
             weight_kg=self.weight_kg.data,
             measured_on=self.measured_on.data,
             today=self.today,
+            unit=self.unit,
         )
         for name, message in problems.items():
             field = getattr(self, name)
@@ -98,3 +123,13 @@ class NutritionForm(FlaskForm):
                 field.errors.append(message)
             valid = False
         return valid
+
+
+class BlindDefaultForm(FlaskForm):
+    """Whether a client's new weights are blind unless their author unticks it."""
+
+    blind = BooleanField(
+        "New weights are blind by default",
+        description="The weight form starts with “Blind weight” ticked; each weight can "
+        "still be changed. Weights already recorded keep their own setting.",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from careteam.enums import EntryKind, NutritionType, enum_check
@@ -57,6 +57,19 @@ class NutritionUpdate(Entry):
     @property
     def is_weight(self) -> bool:
         return self.update_type == NutritionType.WEIGHT
+
+    @property
+    def shown_to_client(self) -> bool:
+        """The client sees this update in their portal and copies: a current open weight.
+
+        The one rule, in Python; `shared_with_client()` is the same rule in SQL.
+        """
+        return self.is_weight and not self.blind and self.superseded_at is None
+
+    @classmethod
+    def shared_with_client(cls):
+        """SQL: the updates a client sees (with the caller's own current-version filter)."""
+        return and_(cls.update_type == NutritionType.WEIGHT, cls.blind.is_(False))
 
     @property
     def weight_label(self) -> str:

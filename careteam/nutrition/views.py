@@ -8,12 +8,23 @@ from flask_login import current_user, login_required
 from careteam.access import Action, can, load_client, load_entry
 from careteam.enums import EntryKind, NutritionType
 from careteam.errors import UserFacingError, attach_error
-from careteam.nutrition import services
-from careteam.nutrition.forms import NutritionForm
+from careteam.nutrition import services, units
+from careteam.nutrition.forms import BlindDefaultForm, NutritionForm
 from careteam.nutrition.models import NutritionUpdate
 from careteam.record.services import open_amend_form
 
 bp = Blueprint("nutrition", __name__, url_prefix="/clients/<int:client_id>/nutrition")
+
+
+def weight_filter(kg, unit: str | None = None, with_unit: bool = True) -> str:
+    """`{{ entry.weight_kg|weight }}`: a stored weight in the viewer's unit ("52.4 kg")."""
+    if unit is None:
+        unit = current_user.weight_unit if current_user.is_authenticated else "kg"
+    return units.format_weight(kg, unit, with_unit=with_unit)
+
+
+bp.add_app_template_filter(weight_filter, "weight")
+bp.add_app_template_global(services.weight_chart, "weight_chart")
 
 SAVED = {
     NutritionType.MEAL_PLAN: "The meal plan change was added.",
@@ -33,7 +44,13 @@ def _save(form: NutritionForm, client, amends: NutritionUpdate | None = None):
         measured_on=form.measured_on.data,
         blind=form.blind.data,
         amends=amends,
+        unit=form.unit,
+        confirmed_same_day=bool(form.confirm_same_day.data),
     )
+
+
+def _unit() -> str:
+    return units.unit_of(current_user.weight_unit)
 
 
 @bp.get("/")
@@ -48,20 +65,48 @@ def index(client_id: int):
         active="nutrition",
         overview=overview,
         may_post=can(Action.POST_NUTRITION, access),
+        may_set_default=can(Action.SET_WEIGHT_DEFAULT, access),
+        default_form=BlindDefaultForm(blind=client.weights_blind_by_default),
         types=NutritionType,
     )
+
+
+@bp.post("/blind-default")
+@login_required
+def blind_default(client_id: int):
+    """A dietitian or the lead sets whether the client's new weights are blind by default."""
+    access = load_client(client_id, Action.SET_WEIGHT_DEFAULT)
+    form = BlindDefaultForm()
+    if not form.validate_on_submit():
+        flash("The setting was not saved: reload the page and try again.", "error")
+        return redirect(url_for("nutrition.index", client_id=client_id, _anchor="weights"))
+    services.set_weights_blind_by_default(
+        actor=current_user, client=access.client, blind=form.blind.data
+    )
+    flash(
+        "New weights are now blind by default: the client will not see them."
+        if form.blind.data
+        else "New weights are now shown to the client by default.",
+        "success",
+    )
+    return redirect(url_for("nutrition.index", client_id=client_id, _anchor="weights"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new(client_id: int):
     access = load_client(client_id, Action.POST_NUTRITION)
-    form = NutritionForm(today=services.today_for(current_user))
-    if request.method == "GET" and request.args.get("type") in set(NutritionType):
-        form.update_type.data = request.args["type"]
+    form = NutritionForm(today=services.today_for(current_user), unit=_unit())
+    if request.method == "GET":
+        form.blind.data = access.client.weights_blind_by_default
+        if request.args.get("type") in set(NutritionType):
+            form.update_type.data = request.args["type"]
+    same_day = None
     if form.validate_on_submit():
         try:
             update = _save(form, access.client)
+        except services.SameDayWeight as error:
+            same_day = str(error)
         except UserFacingError as error:
             attach_error(form, error)
         else:
@@ -69,9 +114,14 @@ def new(client_id: int):
             return redirect(
                 url_for("nutrition.index", client_id=client_id, _anchor=f"e{update.id}")
             )
-    status = 400 if request.method == "POST" else 200
+    status = (409 if same_day else 400) if request.method == "POST" else 200
     return render_template(
-        "nutrition/form.html", form=form, client=access.client, amending=None, blocked=False
+        "nutrition/form.html",
+        form=form,
+        client=access.client,
+        amending=None,
+        blocked=False,
+        same_day=same_day,
     ), status
 
 
@@ -89,15 +139,23 @@ def amend(client_id: int, entry_id: int):
     old = found.entry
     # Prefilled on GET only: a POST must carry every field, never fall back to the old text.
     form = NutritionForm(
-        obj=old if request.method == "GET" else None, today=services.today_for(current_user)
+        obj=old if request.method == "GET" else None,
+        today=services.today_for(current_user),
+        unit=_unit(),
     )
+    if request.method == "GET" and old.weight_kg is not None:
+        form.weight_kg.data = units.from_kg(old.weight_kg, form.unit)
     status = 200
+    same_day = None
     if found.refusal is not None:
         form.form_errors.append(REFUSED[found.refusal.status])
         status = found.refusal.status
     elif form.validate_on_submit():
         try:
             update = _save(form, found.client, amends=old)
+        except services.SameDayWeight as error:
+            same_day = str(error)
+            status = 409
         except UserFacingError as error:
             attach_error(form, error)
         else:
@@ -110,5 +168,10 @@ def amend(client_id: int, entry_id: int):
     if request.method == "GET":
         open_amend_form(old, client_id=client_id)
     return render_template(
-        "nutrition/form.html", form=form, client=found.client, amending=old, blocked=status > 400
+        "nutrition/form.html",
+        form=form,
+        client=found.client,
+        amending=old,
+        blocked=status > 400 and not same_day,
+        same_day=same_day,
     ), status

@@ -2,8 +2,9 @@
 
 Every function here answers for one client's own record and filters on what the client
 may see: goals marked shared, notes with the "team and client" visibility, the current
-version of each. Nothing reads nutrition updates or medication changes: blind weights
-and the team's clinical working never reach the portal.
+version of each, and the weights that are not blind (nutrition.services.shared_weights).
+Nothing reads medication changes or other nutrition updates: blind weights and the team's
+clinical working never reach the portal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from careteam.enums import EntryKind, MemberStatus, Visibility
 from careteam.extensions import db
 from careteam.goals import services as goal_services
 from careteam.goals.models import OPEN_STATUSES, Goal, GoalProgress
+from careteam.nutrition import services as nutrition_services
+from careteam.nutrition.models import NutritionUpdate
 from careteam.paging import Cursor
 from careteam.portal.shared_record import shared_timeline
 from careteam.record import services as record_services
@@ -155,6 +158,11 @@ def whats_new(client: Client, since: datetime | None) -> WhatsNew:
         elif member.status == MemberStatus.ENDED and member.ended_at and member.ended_at > since:
             news.left.append(member)
     return news
+
+
+def shared_weights(client: Client) -> list[NutritionUpdate]:
+    """The client's open (not blind) weights, oldest first: their trend in the portal."""
+    return nutrition_services.shared_weights(client)
 
 
 def practice_summary(client: Client) -> list | None:

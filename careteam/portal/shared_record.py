@@ -5,8 +5,9 @@ client may not see is ever loaded for them. It holds: notes shared with the clie
 and client" visibility), the goals shared with them (their events while shared, and their
 check-ins), practice assignments, level-of-care changes (the reason is the team's and is
 left out by whoever shows them) and who joined or left the team (active accounts only, as
-the portal's "what's new"). Never private or team-only notes, medication changes or
-nutrition updates (blind weights).
+the portal's "what's new") and the weights that are not blind (the portal's "My weight").
+Never private or team-only notes, medication changes, blind weights or other nutrition
+updates.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import joinedload, with_polymorphic
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client
-from careteam.enums import EntryKind, Visibility
+from careteam.enums import EntryKind, NutritionType, Visibility
 from careteam.extensions import db
 from careteam.goals.models import Goal
 from careteam.paging import Cursor, Page
@@ -34,16 +35,26 @@ SHARED_KINDS = frozenset(
         EntryKind.PRACTICE,
         EntryKind.LEVEL_OF_CARE,
         EntryKind.TEAM,
+        EntryKind.NUTRITION,  # open weights only (NutritionUpdate.shared_with_client)
     }
 )
 
 
 def _entries():
     from careteam.goals.models import GoalEvent, GoalProgress
+    from careteam.nutrition.models import NutritionUpdate
     from careteam.practice.models import PracticeAssignment
     from careteam.record.models import LevelOfCareEntry, Note, TeamEntry
 
-    classes = [Note, GoalEvent, GoalProgress, PracticeAssignment, LevelOfCareEntry, TeamEntry]
+    classes = [
+        Note,
+        GoalEvent,
+        GoalProgress,
+        PracticeAssignment,
+        LevelOfCareEntry,
+        TeamEntry,
+        NutritionUpdate,
+    ]
     return with_polymorphic(Entry, classes, flat=True)
 
 
@@ -74,6 +85,11 @@ def _shared_with(poly, client: Client):
                 poly.GoalProgress.goal_id.in_(shared_goals),
             ),
             poly.kind == EntryKind.LEVEL_OF_CARE,
+            and_(
+                poly.kind == EntryKind.NUTRITION,
+                poly.NutritionUpdate.update_type == NutritionType.WEIGHT,
+                poly.NutritionUpdate.blind.is_(False),
+            ),
             and_(
                 poly.kind == EntryKind.TEAM,
                 poly.TeamEntry.change_id.in_(reachable_changes),

@@ -32,6 +32,7 @@ def home():
     open_goals, done_goals = services.shared_goals(client)
     roster = services.roster(client)
     reach = contacts.how_to_reach(current_user, roster)
+    weights = services.shared_weights(client)
     html = render_template(
         "portal/home.html",
         client=client,
@@ -45,10 +46,13 @@ def home():
         done_goals=done_goals,
         notes=services.shared_notes(client, limit=services.HOME_NOTES),
         practice=services.practice_summary(client),
+        weights=weights,
     )
+    shown = [("view_shared_weights", "client", client.id)] if weights else []
     services.record_shown(
         ("view_roster", "client", client.id),
         ("view_shared_record", "client", client.id),
+        *shown,
         client_id=client.id,
         visitor=current_user,
     )

@@ -7,7 +7,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from careteam.auth.tokens import EXPIRY_CHOICES_DAYS, NAME_MAX
-from careteam.enums import TokenScope
+from careteam.enums import TokenScope, WeightUnit
 from careteam.timefmt import TIME_ZONES
 
 
@@ -31,6 +31,13 @@ class ProfileForm(FlaskForm):
     share_phone = BooleanField("Clients may see my phone number")
     share_practice = BooleanField("Clients may see my practice")
     time_zone = SelectField("Time zone", validators=[DataRequired()])
+    weight_unit = SelectField(
+        "Weights in",
+        choices=[(unit.value, unit.label) for unit in WeightUnit],
+        default=WeightUnit.KG.value,
+        validators=[Optional()],
+        description="Weights are entered and shown in this unit (stored in kilograms).",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from careteam import audit
 from careteam.auth.models import User
 from careteam.digests import services as digests
+from careteam.enums import WeightUnit
 from careteam.extensions import db
 
 PROVIDER_FIELDS = (
@@ -18,7 +19,12 @@ PROVIDER_FIELDS = (
 
 
 def update_profile(
-    *, user: User, display_name: str, time_zone: str | None = None, **provider_fields
+    *,
+    user: User,
+    display_name: str,
+    time_zone: str | None = None,
+    weight_unit: str | None = None,
+    **provider_fields,
 ) -> None:
     """Save a profile; only providers have contact details to share.
 
@@ -31,6 +37,9 @@ def update_profile(
         changed.append("time_zone")
     elif time_zone:
         user.time_zone_chosen = True  # kept as it is: now the person's own choice
+    if weight_unit in set(WeightUnit) and weight_unit != user.weight_unit:
+        user.weight_unit = weight_unit
+        changed.append("weight_unit")
     if display_name.strip() != user.display_name:
         user.display_name = display_name.strip()
         changed.append("display_name")

@@ -41,6 +41,7 @@ def profile():
             user=current_user,
             display_name=form.display_name.data,
             time_zone=form.time_zone.data,
+            weight_unit=form.weight_unit.data,
             **fields,
         )
         flash("Your profile was saved.", "success")

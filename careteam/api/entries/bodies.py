@@ -149,8 +149,10 @@ class NutritionIn(WriteIn):
     measured_on: date | None = Field(
         default=None, description="Weights only; required there, not in the future."
     )
-    blind: bool = Field(
-        default=False, description="Weights only: the team sees it, the client never does."
+    blind: bool | None = Field(
+        default=None,
+        description="Weights only: the team sees it, the client never does. Absent: the "
+        'client\'s "weights blind by default" setting decides.',
     )
 
     @field_validator("weight_kg", "measured_on", "blind")

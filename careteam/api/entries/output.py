@@ -228,10 +228,11 @@ def _medication(entry, viewer, team) -> MedicationOut:
 
 
 def _nutrition(entry, viewer, team) -> NutritionOut:
+    # A client gets only open weights (portal.shared_record), without the team's comment.
     return NutritionOut(
         **_common(entry),
         update_type=entry.update_type,
-        text=entry.text,
+        text="" if viewer.is_client else entry.text,
         weight_kg=number(entry.weight_kg),
         measured_on=entry.measured_on,
         blind=entry.blind,

@@ -85,8 +85,9 @@ class MedicationListOut(BaseModel):
     "and a time window (`since` inclusive, `until` exclusive); page with `cursor`. A team "
     "member sees team and client entries and their own private notes. A client sees only "
     "what their portal shows: notes shared with them, their shared goals and check-ins, "
-    "practice assignments, level-of-care and care-team changes; never private or team "
-    "notes, medication changes or nutrition updates.",
+    "practice assignments, level-of-care and care-team changes, and weights that are not "
+    "blind (without the team's comment); never private or team notes, medication changes, "
+    "blind weights or other nutrition updates.",
     query=TimelineQuery,
     responses={200: EntryPage},
     tags=["Record"],
