@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,7 @@ def test_provider_creates_a_client_and_becomes_lead(app, client, auth):
         (
             {"full_name": "", "level_of_care": "residential"},
             "full_name",
-            "This field is required.",
+            "Enter the client's full name.",
         ),
         (
             {"full_name": "A", "level_of_care": "spa_weekend"},
@@ -72,7 +73,7 @@ def test_new_client_validation_keeps_input_and_saves_nothing(
     response = auth.post("/clients/new", {"pronouns": "they/them", **form})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert message in page
+    assert message in html.unescape(page)
     assert f'id="{field}-error"' in page
     assert 'value="they/them"' in page  # what the user typed is kept
     assert db.session.scalar(select(func.count()).select_from(Client)) == 0
@@ -96,7 +97,7 @@ def test_lead_adds_and_ends_members(app, client, auth):
     )
     assert member.status == MemberStatus.ACTIVE and not member.is_lead
 
-    response = auth.post(f"/clients/{record.id}/team/{member.id}/end")
+    response = auth.post(f"/clients/{record.id}/team/{member.id}/end", {"confirm": "yes"})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/clients/{record.id}/team"
     db.session.refresh(member)
@@ -168,6 +169,8 @@ def test_member_of_another_client_cannot_be_ended_through_this_one(app, client, 
     auth.login(lead.email)
     response = auth.post(f"/clients/{mine.id}/team/{victim.id}/end")
     assert response.status_code == 404
+    response = auth.post(f"/clients/{mine.id}/team/{victim.id}/end", {"confirm": "yes"})
+    assert response.status_code == 404
     db.session.refresh(victim)
     assert victim.status == MemberStatus.ACTIVE
 
@@ -198,10 +201,13 @@ def test_change_level_of_care_with_history(app, client, auth):
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"level": "inpatient", "effective_date": "", "reason": "x"}, "This field is required."),
+        (
+            {"level": "inpatient", "effective_date": "", "reason": "x"},
+            "Enter the date the new level of care starts",
+        ),
         (
             {"level": "inpatient", "effective_date": "2026-01-01", "reason": ""},
-            "This field is required.",
+            "Write why the level of care changes.",
         ),
         (
             {"level": "inpatient", "effective_date": "2999-01-01", "reason": "x"},

@@ -123,7 +123,8 @@ def test_profile_validation(app, client, auth):
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "This field is required." in page
+    assert "Enter your name." in page
+    assert "This field is required." not in page
     assert "Use digits, spaces and" in page
     assert "Not a valid choice" in page
 

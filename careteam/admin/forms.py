@@ -14,13 +14,20 @@ class NewUserForm(FlaskForm):
     role = SelectField(
         "Role",
         choices=[(Role.PROVIDER, "Provider"), (Role.CLIENT, "Client"), (Role.ADMIN, "Admin")],
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose the kind of account.")],
     )
     email = EmailField(
         "Email",
-        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+        validators=[
+            DataRequired(message="Enter the person's email address."),
+            Email(message="Enter an email address."),
+            Length(max=254),
+        ],
     )
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    display_name = StringField(
+        "Name",
+        validators=[DataRequired(message="Enter the person's name."), Length(max=120)],
+    )
     discipline = SelectField(
         "Discipline (providers)",
         choices=[("", "—"), *choices(Discipline)],
@@ -29,7 +36,10 @@ class NewUserForm(FlaskForm):
     credentials = StringField("Credentials (providers)", validators=[Optional(), Length(max=120)])
     password = PasswordField(
         "Initial password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
+        validators=[
+            DataRequired(message="Enter an initial password."),
+            Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
+        ],
         description=(
             f"At least {MIN_PASSWORD_LENGTH} characters. Give it to the person by a safe channel."
         ),

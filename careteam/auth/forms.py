@@ -10,8 +10,14 @@ from careteam.auth.passwords import StrongPassword
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(message="Enter your email address."), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(message="Enter your password."), Length(max=1024)],
+    )
     # Filled by static/js/time-zone.js with the browser's IANA zone; a user still in the
     # deployment's default zone takes it (checked against zoneinfo, else ignored).
     time_zone = HiddenField(validators=[Optional()], filters=[lambda v: (v or "")[:64]])
@@ -25,7 +31,11 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         "Email",
         filters=[_strip],
-        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+        validators=[
+            DataRequired(message="Enter the email address of your account."),
+            Email(message="Enter an email address."),
+            Length(max=254),
+        ],
     )
 
 
@@ -33,12 +43,17 @@ class NewPasswordForm(FlaskForm):
     """A new password typed twice; views set password_user_inputs (the person's email, name)."""
 
     password = PasswordField(
-        "New password", validators=[DataRequired(), Length(max=1024), StrongPassword()]
+        "New password",
+        validators=[
+            DataRequired(message="Enter a new password."),
+            Length(max=1024),
+            StrongPassword(),
+        ],
     )
     confirm = PasswordField(
         "New password again",
         validators=[
-            DataRequired(),
+            DataRequired(message="Type the new password again."),
             EqualTo("password", message="The two passwords are not the same. Type both again."),
         ],
     )
@@ -50,5 +65,6 @@ class NewPasswordForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=1024)]
+        "Current password",
+        validators=[DataRequired(message="Enter your current password."), Length(max=1024)],
     )

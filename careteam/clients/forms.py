@@ -25,42 +25,70 @@ def not_in_future(form, field) -> None:
 
 
 class ClientForm(FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    full_name = StringField(
+        "Full name",
+        validators=[DataRequired(message="Enter the client's full name."), Length(max=120)],
+    )
     preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=120)])
     pronouns = StringField("Pronouns", validators=[Optional(), Length(max=40)])
     date_of_birth = DateField(
         "Date of birth", validators=[Optional(), not_in_future], format="%Y-%m-%d"
     )
     level_of_care = SelectField(
-        "Level of care", choices=choices(LevelOfCare), validators=[DataRequired()]
+        "Level of care",
+        choices=choices(LevelOfCare),
+        validators=[DataRequired(message="Choose a level of care.")],
     )
 
 
 class AddMemberForm(FlaskForm):
     email = EmailField(
         "Provider's email",
-        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+        validators=[
+            DataRequired(message="Enter the provider's email address."),
+            Email(message="Enter an email address."),
+            Length(max=254),
+        ],
     )
     discipline = SelectField(
-        "Discipline on this team", choices=choices(Discipline), validators=[DataRequired()]
+        "Discipline on this team",
+        choices=choices(Discipline),
+        validators=[DataRequired(message="Choose the provider's discipline on this team.")],
     )
     is_lead = BooleanField("Also a team lead")
 
 
 class LevelOfCareForm(FlaskForm):
     level = SelectField(
-        "New level of care", choices=choices(LevelOfCare), validators=[DataRequired()]
+        "New level of care",
+        choices=choices(LevelOfCare),
+        validators=[DataRequired(message="Choose the new level of care.")],
     )
     effective_date = DateField(
-        "Effective date", validators=[DataRequired(), not_in_future], format="%Y-%m-%d"
+        "Effective date",
+        validators=[
+            DataRequired(message="Enter the date the new level of care starts (YYYY-MM-DD)."),
+            not_in_future,
+        ],
+        format="%Y-%m-%d",
     )
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            DataRequired(message="Write why the level of care changes."),
+            Length(max=2000),
+        ],
+    )
 
 
 class PortalLinkForm(FlaskForm):
     email = EmailField(
         "Client's portal account email",
-        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+        validators=[
+            DataRequired(message="Enter the email address of the client's portal account."),
+            Email(message="Enter an email address."),
+            Length(max=254),
+        ],
     )
 
 

@@ -23,7 +23,7 @@ class NotificationsForm(FlaskForm):
             (DigestFrequency.DAILY, "Daily"),
             (DigestFrequency.WEEKLY, "Weekly"),
         ],
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose how often to get a digest.")],
     )
     send_time = TimeField(
         "At (your local time)",
@@ -33,7 +33,7 @@ class NotificationsForm(FlaskForm):
     weekday = SelectField(
         "On (weekly digests)",
         choices=[(str(i), name) for i, name in enumerate(WEEKDAYS)],
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose the day for weekly digests.")],
     )
     # Checked against the list here (not by SelectField) to say what to do instead.
     time_zone = SelectField(
@@ -50,7 +50,7 @@ class NotificationsForm(FlaskForm):
             (DigestDetail.MINIMAL, "Minimal: counts per client and links, no clinical content"),
             (DigestDetail.FULL, "Full: a one-line summary of each update"),
         ],
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose how much a digest says.")],
     )
     send_when_empty = BooleanField('Send a "nothing new" digest when nothing changed')
     alerts_enabled = BooleanField(

@@ -102,7 +102,7 @@ class GoalForm(FlaskForm):
         "Status",
         choices=[(s.value, GOAL_STATUS_LABELS[s]) for s in NEW_GOAL_STATUSES],
         default=GoalStatus.ACTIVE.value,
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose the goal's status.")],
     )
     shared_with_client = BooleanField(
         "Share with the client",

@@ -21,30 +21,38 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def _email(label: str) -> EmailField:
+def _email(label: str, whose: str) -> EmailField:
     return EmailField(
         label,
         filters=[_strip],
-        validators=[DataRequired(), Email(message="Enter an email address."), Length(max=254)],
+        validators=[
+            DataRequired(message=f"Enter the {whose} email address."),
+            Email(message="Enter an email address."),
+            Length(max=254),
+        ],
     )
 
 
 class TeamInvitationForm(FlaskForm):
-    email = _email("Provider's email")
+    email = _email("Provider's email", "provider's")
     discipline = SelectField(
-        "Discipline on this team", choices=choices(Discipline), validators=[DataRequired()]
+        "Discipline on this team",
+        choices=choices(Discipline),
+        validators=[DataRequired(message="Choose the provider's discipline on this team.")],
     )
     is_lead = BooleanField("Also a team lead")
 
 
 class PortalInvitationForm(FlaskForm):
-    email = _email("Client's email")
+    email = _email("Client's email", "client's")
 
 
 class AccountInvitationForm(FlaskForm):
-    email = _email("Provider's email")
+    email = _email("Provider's email", "provider's")
     discipline = SelectField(
-        "Discipline", choices=choices(Discipline), validators=[DataRequired()]
+        "Discipline",
+        choices=choices(Discipline),
+        validators=[DataRequired(message="Choose the provider's discipline.")],
     )
 
 
@@ -53,7 +61,7 @@ class NewAccountForm(FlaskForm):
 
     display_name = StringField(
         "Your name",
-        validators=[DataRequired(), Length(max=120)],
+        validators=[DataRequired(message="Enter your name."), Length(max=120)],
         description="As colleagues and clients will see it.",
     )
     credentials = StringField(
@@ -64,14 +72,17 @@ class NewAccountForm(FlaskForm):
     password = PasswordField(
         "Password",
         validators=[
-            DataRequired(),
+            DataRequired(message="Choose a password."),
             Length(max=MAX_PASSWORD_LENGTH),
             StrongPassword(user_fields=("display_name",)),
         ],
     )
     confirm = PasswordField(
         "Password again",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        validators=[
+            DataRequired(message="Type the password again."),
+            EqualTo("password", message="The passwords do not match."),
+        ],
     )
     # The browser's time zone (static/js/time-zone.js): the new account starts in it.
     time_zone = HiddenField(validators=[Optional()], filters=[lambda v: (v or "")[:64]])

@@ -12,7 +12,9 @@ from careteam.timefmt import TIME_ZONES
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    display_name = StringField(
+        "Name", validators=[DataRequired(message="Enter your name."), Length(max=120)]
+    )
     credentials = StringField(
         "Credentials",
         validators=[Optional(), Length(max=120)],
@@ -30,7 +32,9 @@ class ProfileForm(FlaskForm):
     share_email = BooleanField("Clients may see my email address")
     share_phone = BooleanField("Clients may see my phone number")
     share_practice = BooleanField("Clients may see my practice")
-    time_zone = SelectField("Time zone", validators=[DataRequired()])
+    time_zone = SelectField(
+        "Time zone", validators=[DataRequired(message="Choose your time zone.")]
+    )
     weight_unit = SelectField(
         "Weights in",
         choices=[(unit.value, unit.label) for unit in WeightUnit],

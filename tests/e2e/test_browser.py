@@ -137,7 +137,7 @@ def test_empty_full_name_is_reported_next_to_the_field(app, live_server, browser
     expect(full_name).to_have_attribute("aria-invalid", "true")
     expect(full_name).to_have_attribute("aria-describedby", "full_name-error")
     error = page.locator("#full_name-error")
-    expect(error).to_have_text("This field is required.")
+    expect(error).to_have_text("Enter the client's full name.")
     # Next to the field: in the same field group, just below the input.
     expect(page.locator(".field.has-error")).to_have_count(1)
     expect(page.locator(".field.has-error").locator("#full_name")).to_have_count(1)
