@@ -7,9 +7,18 @@ import os
 from email import policy
 from email.parser import BytesParser
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")
+
+# The HTML part is shown as the mail client would, in a frame of its own: sandboxed (no
+# script, no same origin, no forms, no top navigation) by the iframe's sandbox attribute
+# and again by this policy, so a message can never act on the app it is read in. Inline
+# styles and data: images are allowed because emails are made of them.
+HTML_PART_POLICY = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
 
 
 def _box() -> mailbox.Maildir:
@@ -36,18 +45,34 @@ def inbox():
     return render_template("devmail/inbox.html", messages=messages)
 
 
+def _message(key: str):
+    try:
+        return _parse(_box().get_bytes(key))
+    except (KeyError, FileNotFoundError):
+        abort(404)
+
+
 @bp.get("/<key>")
 def message(key: str):
-    box = _box()
-    try:
-        msg = _parse(box.get_bytes(key))
-    except KeyError:
-        abort(404)
+    msg = _message(key)
     text = msg.get_body(("plain",))
     html = msg.get_body(("html",))
     return render_template(
         "devmail/message.html",
+        key=key,
         msg=msg,
         text=text.get_content() if text else "",
         html=html.get_content() if html else "",
     )
+
+
+@bp.get("/<key>/html")
+def message_html(key: str):
+    """The message's HTML part alone, for the sandboxed frame of the message page."""
+    html = _message(key).get_body(("html",))
+    if html is None:
+        abort(404)
+    response = Response(html.get_content(), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = HTML_PART_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
