@@ -57,6 +57,18 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime(DATE_FORMAT)
 
 
+def format_time(value: datetime | None) -> str:
+    """The time of day (24-hour clock) in the viewer's zone, for lines already under a date."""
+    if value is None:
+        return ""
+    return value.astimezone(_viewer_zone()).strftime("%H:%M")
+
+
+def local_date(value: datetime) -> date:
+    """The day a stored (UTC) time falls on for the current viewer."""
+    return value.astimezone(_viewer_zone()).date()
+
+
 def zone_of(user) -> ZoneInfo:
     """A user's time zone, UTC if unset or unknown."""
     try:

@@ -368,13 +368,15 @@ def test_clients_access_log_shows_the_emergency_access(client, auth, world):
     _open(client, auth, world, user=world.admin)
     auth.logout()
     _open(client, auth, world)
-    rows = access_log(db.session.get(Client, world.record.id)).rows
-    mine = [r for r in rows if r.who == "Nora Outsider"]
-    assert mine and all(r.role == "Nurse practitioner (emergency access)" for r in mine)
-    assert any(r.what == "opened your record in an emergency, giving a reason" for r in mine)
-    admin_rows = [r for r in rows if r.who == "Ada Admin"]
-    assert admin_rows and all(r.role == "Administrator (emergency access)" for r in admin_rows)
-    assert all(r.emergency for r in mine + admin_rows)
+    lines = access_log(db.session.get(Client, world.record.id)).lines
+    mine = [line for line in lines if line.who == "Nora Outsider"]
+    assert mine and all(line.role == "Nurse practitioner, emergency access" for line in mine)
+    assert any("opened your record in an emergency, giving a reason" in line.acts for line in mine)
+    admin_lines = [line for line in lines if line.who == "Ada Admin"]
+    assert admin_lines and all(
+        line.role == "Administrator, emergency access" for line in admin_lines
+    )
+    assert all(line.emergency for line in mine + admin_lines)
 
 
 def test_one_indexed_lookup_per_request(client, auth, world, count_queries):

@@ -12,6 +12,7 @@ updates.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -108,6 +109,16 @@ def _load_options(poly):
         joinedload(poly.GoalEvent.goal),
         joinedload(poly.GoalProgress.goal),
     )
+
+
+def shown_to_client(client: Client, entry_ids: Collection[int]) -> set[int]:
+    """Which of these entries (any version) the client may see, in one query: the portal's
+    access log names only those."""
+    if not entry_ids:
+        return set()
+    poly = _entries()
+    stmt = select(poly.id).where(poly.id.in_(list(entry_ids)), _shared_with(poly, client))
+    return set(db.session.scalars(stmt))
 
 
 def shared_timeline(

@@ -7,8 +7,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from careteam.access import Action, ClientAccess, load_client, require
+from careteam.extensions import utcnow
 from careteam.paging import Cursor
-from careteam.portal import access_log, contacts, levels, services
+from careteam.portal import access_log, contacts, levels, printable, services
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -85,6 +86,25 @@ def notes():
     html = render_template("portal/notes.html", client=access.client, page=page, paged=cursor)
     client_id = access.client.id
     services.record_shown(("view_shared_notes", "client", client_id), client_id=client_id)
+    return html
+
+
+@bp.get("/record")
+@require(Action.VIEW_PORTAL)
+def record():
+    """The client's copy of what is shared with them, as a page to read and print."""
+    access = _own_record(Action.VIEW_SHARED_RECORD)
+    if access is None:
+        return render_template("portal/not_linked.html")
+    copy = printable.printable_record(access.client)
+    html = render_template(
+        "portal/record.html",
+        copy=copy,
+        reach=contacts.how_to_reach(current_user, copy.roster),
+        now=utcnow(),
+    )
+    client_id = access.client.id
+    services.record_shown(("view_printable_record", "client", client_id), client_id=client_id)
     return html
 
 
