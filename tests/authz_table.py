@@ -64,6 +64,7 @@ record.new_note              POST    login  404     404    404     400     400  
 record.amend_note            GET     login  404     404    404     200     403   404    404    login
 record.amend_note            POST    login  404     404    404     400     403   404    404    login
 record.entry                 GET     login  404     404    404     200     200   404    404    login
+record.acknowledge_note      POST    login  404     404    404     302     302   404    404    login
 goals.index                  GET     login  404     404    404     200     200   404    404    login
 goals.new                    GET     login  404     404    404     200     200   404    404    login
 goals.new                    POST    login  404     404    404     400     400   404    404    login
@@ -113,7 +114,6 @@ portal.home                  GET     login  200     200    403     403     403  
 portal.goal                  GET     login  200     404    403     403     403   403    403    login
 portal.notes                 GET     login  200     200    403     403     403   403    403    login
 portal.access                GET     login  200     200    403     403     403   403    403    login
-portal.record                GET     login  200     200    403     403     403   403    403    login
 settings.profile             GET     login  200     200    200     200     200   200    200    login
 settings.profile             POST    login  302     302    302     302     302   302    302    login
 settings.password            GET     login  200     200    200     200     200   200    200    login
@@ -206,6 +206,7 @@ def _world():
         "entry_id:goals.amend_progress": ids["hidden_check_in"],
         "entry_id:medications.amend": ids["medication"],
         "entry_id:medications.acknowledge": ids["medication"],
+        "entry_id:record.acknowledge_note": ids["urgent_note"],
         "entry_id:practice.show": ids["assignment"],
         "entry_id:practice.amend": ids["assignment"],
         "entry_id:practice.end": ids["assignment"],

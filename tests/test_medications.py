@@ -110,8 +110,9 @@ def test_psychiatrist_records_a_start(app, client, auth, team):
         _form(medication="  Sertraline ", dose="50.0", reason="Low mood and anxiety."),
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     change = db.session.scalar(select(MedicationChange))
+    # The page lands on the new entry: on top of the timeline, where the team acknowledges.
+    assert response.headers["Location"] == f"/clients/{record.id}#e{change.id}"
     assert (change.medication, change.medication_key) == ("Sertraline", "sertraline")
     assert change.dose == Decimal("50") and change.action == "started"
     assert (change.unit, change.route, change.frequency) == ("mg", "oral", "once daily")
@@ -145,8 +146,8 @@ def test_stop_needs_no_dose(app, client, auth, team):
         ),
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     stop = db.session.scalar(select(MedicationChange).where(MedicationChange.action == "stopped"))
+    assert response.headers["Location"] == f"/clients/{record.id}#e{stop.id}"
     assert stop.dose is None and stop.medication_key == "sertraline"
     assert _current(record) == []
     timeline = _text(client.get(f"/clients/{record.id}"))
@@ -500,11 +501,11 @@ def test_author_amends_a_change(app, client, auth, team):
         ),
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/clients/{record.id}/medications"
     db.session.refresh(old)
     new = db.session.scalar(
         select(MedicationChange).where(MedicationChange.supersedes_id == old.id)
     )
+    assert response.headers["Location"] == f"/clients/{record.id}#e{new.id}"
     assert old.superseded_at is not None and new.is_current
     assert new.dose == Decimal("100") and new.root_id == old.id
     assert _current(record) == [("Sertraline", "100 mg oral, once daily")]
@@ -525,7 +526,7 @@ def test_amendment_is_judged_without_the_version_it_replaces(app, client, auth, 
         f"/clients/{record.id}/medications/{old.id}/amend", _form(medication="Sertraline")
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/clients/{record.id}/medications"
+    assert response.headers["Location"].startswith(f"/clients/{record.id}#e")
     assert _current(record) == [("Sertraline", "50 mg oral, once daily")]
 
 
@@ -563,7 +564,7 @@ def test_only_the_author_amends_and_only_the_newest_version(app, client, auth, t
     auth.login(psych.email)
     redirected = auth.post(url, _form(dose="75"))
     assert redirected.status_code == 302
-    assert redirected.headers["Location"] == f"/clients/{record.id}/medications"
+    assert redirected.headers["Location"].startswith(f"/clients/{record.id}#e")
     response = auth.post(url, _form(dose="80"))
     assert response.status_code == 409
     assert "already amended" in _text(response)

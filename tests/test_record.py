@@ -214,7 +214,7 @@ def test_a_first_visit_shows_as_new_what_the_dashboard_counts(app, client, auth,
     assert first.count(NEW_BADGE) == services.TIMELINE_PAGE  # every card of the page
     # The older page counts from the same first visit: the rest of them are new too.
     older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
-    assert "since=" in older
+    assert "since=" not in older  # the visit before the last one is kept on the server
     rest = client.get(older).get_data(as_text=True)
     assert rest.count(NEW_BADGE) == expected - services.TIMELINE_PAGE
     assert "own note is never new" in rest
@@ -240,10 +240,37 @@ def test_only_the_whole_first_page_moves_the_unread_marker(app, client, auth, te
     # Filtering from the whole page keeps that page's marks (the form carries its time).
     whole = client.get(f"/clients/{record.id}").get_data(as_text=True)
     assert whole.count(NEW_BADGE) == 1
-    since = re.search(r'name="since" value="([^"]+)"', whole).group(1)
-    kept = client.get(f"/clients/{record.id}", query_string={"kind": "note", "since": since})
+    assert 'name="since"' not in whole
+    kept = client.get(f"/clients/{record.id}", query_string={"kind": "note"})
     assert kept.get_data(as_text=True).count(NEW_BADGE) == 1
     assert _dashboard_count(client, record) == 0
+
+
+def _filter_urls(page: str) -> list[str]:
+    """Every URL the timeline's filters and pager lead to: the form's fields and links."""
+    form = page[page.index('class="filters') : page.index("</form>")]
+    fields = re.findall(r'<input type="(?:hidden|checkbox)" name="([^"]+)" value="([^"]+)"', form)
+    links = re.findall(r'href="([^"]+)"', form) + re.findall(r'href="([^"]+)" rel="next"', page)
+    return sorted(str(f) for f in fields) + sorted(links)
+
+
+def test_the_filter_links_stay_the_same_from_visit_to_visit(app, client, auth, team):
+    """Issue 13 item 16: each visit used to put its own `since=` time into the filter form
+    and the older-entries link, so every visit made new URLs (history, bookmarks)."""
+    record, lead, psych = team
+    for n in range(services.TIMELINE_PAGE + 2):
+        _note(record, lead, f"Lead note {n}")
+    auth.login(psych.email)
+    first = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    second = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert _filter_urls(first) == _filter_urls(second)
+    assert not any("since" in url for url in _filter_urls(second))
+    # A filtered page, from its own (stable) link, still marks New what the first page did.
+    _note(record, lead, "Arrived after the second visit")
+    third = client.get(f"/clients/{record.id}").get_data(as_text=True)
+    assert third.count(NEW_BADGE) == 1
+    filtered = client.get(f"/clients/{record.id}?kind=note").get_data(as_text=True)
+    assert filtered.count(NEW_BADGE) == 1 and "Arrived after the second visit" in filtered
 
 
 def test_filters_by_kind_and_author(app, client, auth, team):
@@ -332,7 +359,7 @@ def test_needs_my_attention(app, client, auth, team):
     auth.login(lead.email)
     client.get(f"/clients/{record.id}")
     assert "Needs my attention" not in client.get("/clients/").get_data(as_text=True)
-    _note(record, psych, "Crisis call", urgent=True)
+    urgent = _note(record, psych, "Crisis call", urgent=True)
     change = meds.record_change(
         actor=psych,
         client=record,
@@ -362,13 +389,23 @@ def test_needs_my_attention(app, client, auth, team):
     db.session.commit()
     page = client.get("/clients/").get_data(as_text=True)
     assert "Needs my attention" in page
-    assert "1 unread urgent note" in page
-    assert "1 medication change to acknowledge" in page
-    assert "1 goal of yours past the target date" in page
+    # Each line links to the item itself, not only to the client (issue 13 item 6).
+    assert f'<a href="/clients/{record.id}#e{urgent.id}">1 urgent note not yet seen</a>' in page
+    assert (
+        f'<a href="/clients/{record.id}/entries/{change.id}">'
+        "1 medication change to acknowledge</a>" in page
+    )
+    assert (
+        f'<a href="/clients/{record.id}/goals/{goal.id}">'
+        "1 goal of yours past the target date</a>" in page
+    )
     meds.acknowledge(actor=lead, client=record, entry_id=change.id)
-    client.get(f"/clients/{record.id}")  # reading the record clears the urgent note
+    client.get(f"/clients/{record.id}")  # reading the record does not clear an urgent note
     page = client.get("/clients/").get_data(as_text=True)
-    assert "unread urgent" not in page and "to acknowledge" not in page
+    assert "1 urgent note not yet seen" in page and "to acknowledge" not in page
+    auth.post(f"/clients/{record.id}/notes/{urgent.id}/seen")  # pressing "Seen" does
+    page = client.get("/clients/").get_data(as_text=True)
+    assert "urgent note" not in page and "to acknowledge" not in page
     assert "past the target date" in page
 
 

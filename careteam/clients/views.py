@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -27,6 +25,7 @@ from careteam.extensions import db
 from careteam.invitations.services import pending_for_client as pending_invitations
 from careteam.paging import Cursor
 from careteam.practice import services as practice_services
+from careteam.record import acknowledgements
 from careteam.record import services as record_services
 from careteam.record.attention import needs_attention
 from careteam.record.forms import TimelineFilterForm
@@ -93,14 +92,13 @@ def show(client_id: int):
     if request.args.get("before") and cursor is None:
         abort(400)
     # Only the whole first page moves the marker: a filtered or older page shows a part,
-    # and what it hides must stay unread. Those pages carry the time they were opened from.
+    # and what it hides must stay unread. Those pages mark New what that first page did.
     filtered = bool(request.args.getlist("kind") or request.args.get("author"))
     opened = record_services.open_timeline(
-        viewer=current_user,
-        client=client,
-        move_marker=cursor is None and not filtered,
-        carried_since=_since(request.args.get("since")),
+        viewer=current_user, client=client, move_marker=cursor is None and not filtered
     )
+    # Urgent notes the member has not marked "Seen" stay at the top of the first page.
+    pinned = acknowledgements.pinned_for(current_user, access) if cursor is None else []
     filters = TimelineFilterForm(request.args)
     filters.author.choices = [("", "Anyone")] + [
         (str(u.id), u.display_name) for u in opened.authors
@@ -119,6 +117,8 @@ def show(client_id: int):
         page=page,
         filters=filters,
         previous_visit=opened.previous_visit,
+        pinned=pinned,
+        pinned_ids={note.id for note in pinned},
         is_unread=record_services.is_unread,
         adherence_of=practice_services.adherence_on_page(page.items, client=client),
         team=opened.team,
@@ -126,15 +126,6 @@ def show(client_id: int):
         may=_posting_rights(access),
         active="timeline",
     )
-
-
-def _since(raw: str | None):
-    """The previous-visit time carried along the timeline's pages."""
-    try:
-        value = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-    return value if value is not None and value.tzinfo is not None else None
 
 
 def _posting_rights(access) -> dict[str, bool]:

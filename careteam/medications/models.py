@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careteam.auth.models import User
-from careteam.enums import EntryKind, MedicationAction, MemberStatus, enum_check
+from careteam.enums import EntryKind, MedicationAction, enum_check
 from careteam.extensions import db, utcnow
-from careteam.record.models import Entry
-
-if TYPE_CHECKING:
-    from careteam.clients.models import CareTeamMember
+from careteam.record.models import Acknowledged, Entry
 
 ACTION_LABELS = {
     MedicationAction.STARTED: "Started",
@@ -39,7 +34,7 @@ def format_dose(dose: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-class MedicationChange(Entry):
+class MedicationChange(Acknowledged, Entry):
     """A medication started, changed, continued or stopped; the current list derives from these."""
 
     __tablename__ = "medication_changes"
@@ -90,34 +85,6 @@ class MedicationChange(Entry):
     def order_key(self) -> tuple[date, datetime, int]:
         """Which of two changes of one medication is later."""
         return (self.effective_date, self.created_at, self.id)
-
-    def acknowledged_by(self, user_id: int) -> bool:
-        return any(ack.user_id == user_id for ack in self.acknowledgements)
-
-    def awaiting(self, team: Iterable[CareTeamMember]) -> list[User]:
-        """Active team members other than the author who have not acknowledged yet.
-
-        Works on loaded data only (the acknowledgements and the members' providers), so
-        a page that eager-loads them issues no query here.
-        """
-        seen = {ack.user_id for ack in self.acknowledgements}
-        waiting = [
-            member.provider
-            for member in team
-            if member.status == MemberStatus.ACTIVE
-            and member.provider_id != self.author_id
-            and member.provider_id not in seen
-        ]
-        return sorted(waiting, key=lambda user: (user.display_name.casefold(), user.id))
-
-    def may_acknowledge(self, user: User, team: Iterable[CareTeamMember]) -> bool:
-        """Whether `user` may acknowledge this change now: an active member, not the author."""
-        if not self.is_current or user.id == self.author_id or self.acknowledged_by(user.id):
-            return False
-        return any(
-            member.provider_id == user.id and member.status == MemberStatus.ACTIVE
-            for member in team
-        )
 
 
 class MedicationAck(db.Model):

@@ -320,6 +320,8 @@ class MedicationList:
     planned: list[MedicationHistory]
     team: list[CareTeamMember]
     today: date
+    # Changes the viewer has not acknowledged yet, newest first: shown above the list.
+    to_acknowledge: list[MedicationChange]
 
 
 def open_medication_list(*, viewer: User, client: Client) -> MedicationList:
@@ -329,13 +331,20 @@ def open_medication_list(*, viewer: User, client: Client) -> MedicationList:
         action="view_medications", object_type="client", object_id=client_id, client_id=client_id
     )
     today = today_for(viewer)
-    histories = medication_histories(client_changes(client, viewer=viewer), as_of=today)
+    changes = client_changes(client, viewer=viewer)
+    histories = medication_histories(changes, as_of=today)
+    team = access.active_members(client_id)
     return MedicationList(
         histories=histories,
         current=[h for h in histories if h.on_list],
         planned=[h for h in histories if h.latest is None and h.upcoming],
-        team=access.active_members(client_id),
+        team=team,
         today=today,
+        to_acknowledge=sorted(
+            (c for c in changes if c.may_acknowledge(viewer, team)),
+            key=lambda c: (c.created_at, c.id),
+            reverse=True,
+        ),
     )
 
 

@@ -35,6 +35,7 @@ def index(client_id: int):
         current=page.current,
         planned=page.planned,
         team=page.team,
+        to_acknowledge=page.to_acknowledge,
         viewer=current_user,
         today=page.today,
         can_post=can(Action.POST_MEDICATION, access),
@@ -96,8 +97,15 @@ def new(client_id: int):
                 "The team is asked to acknowledge the change.",
                 "success",
             )
-            return redirect(url_for("medications.index", client_id=client_id))
+            return redirect(_landing(client_id, change))
     return _render_form(form, client)
+
+
+def _landing(client_id: int, change: MedicationChange) -> str:
+    """Where a saved change lands: the new entry itself, on top of the timeline (where the
+    team acknowledges it), as a note does; the medications page keeps it in a closed
+    history."""
+    return url_for("clients.show", client_id=client_id, _anchor=f"e{change.id}")
 
 
 def _prefill_from_list(form: MedicationChangeForm, client, today) -> None:
@@ -144,7 +152,7 @@ def amend(client_id: int, entry_id: int):
                 "The earlier version stays in its history.",
                 "success",
             )
-            return redirect(url_for("medications.index", client_id=client_id))
+            return redirect(_landing(client_id, change))
     return _render_form(form, client, amends=old)
 
 

@@ -28,7 +28,7 @@ class NoteForm(FlaskForm):
         "Who can read it",
         choices=choices(Visibility),
         default=Visibility.TEAM,
-        validators=[DataRequired(message="Choose who can read the note.")],
+        validators=[DataRequired()],
     )
     urgent = BooleanField("Urgent: the team needs to see this now")
 
@@ -39,3 +39,7 @@ class TimelineFilterForm(FlaskForm):
 
     kind = SelectMultipleField("Kind", choices=choices(EntryKind), validators=[Optional()])
     author = SelectField("Author", coerce=str, validators=[Optional()])
+
+
+class SeenForm(FlaskForm):
+    """An empty form: the "Seen" button of an urgent note, carrying the CSRF token."""

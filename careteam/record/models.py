@@ -8,16 +8,21 @@ one is only marked `superseded_at`. Both stay in the history.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, with_polymorphic
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, Client, LevelOfCareChange
-from careteam.enums import EntryKind, Visibility, enum_check
+from careteam.enums import EntryKind, MemberStatus, Visibility, enum_check
 from careteam.extensions import db, utcnow
+
+if TYPE_CHECKING:
+    from careteam.clients.models import CareTeamMember
 
 
 class Entry(db.Model):
@@ -69,11 +74,60 @@ class Entry(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return EntryKind(self.kind).label
+        """What one entry is ("Note", not the filter's "Notes")."""
+        return EntryKind(self.kind).singular
 
 
-class Note(Entry):
-    """A coordination note in Markdown; private notes are the author's alone."""
+class Acknowledged:
+    """Who on the team has seen an entry that asks for it (medication changes, urgent
+    notes): the class has an `acknowledgements` relationship of rows with `user_id`.
+
+    Works on loaded data only (the acknowledgements and the members' providers), so a page
+    that eager-loads them issues no query here.
+    """
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        return True
+
+    def acknowledged_by(self, user_id: int) -> bool:
+        return any(ack.user_id == user_id for ack in self.acknowledgements)
+
+    def awaiting(self, team: Iterable[CareTeamMember]) -> list[User]:
+        """Active team members other than the author who have not acknowledged yet."""
+        if not self.needs_acknowledgement:
+            return []
+        seen = {ack.user_id for ack in self.acknowledgements}
+        waiting = [
+            member.provider
+            for member in team
+            if member.status == MemberStatus.ACTIVE
+            and member.provider_id != self.author_id
+            and member.provider_id not in seen
+        ]
+        return sorted(waiting, key=lambda user: (user.display_name.casefold(), user.id))
+
+    def may_acknowledge(self, user: User, team: Iterable[CareTeamMember]) -> bool:
+        """Whether `user` may acknowledge this entry now: an active member, not the author."""
+        if (
+            not self.needs_acknowledgement
+            or not self.is_current
+            or user.id == self.author_id
+            or self.acknowledged_by(user.id)
+        ):
+            return False
+        return any(
+            member.provider_id == user.id and member.status == MemberStatus.ACTIVE
+            for member in team
+        )
+
+
+class Note(Acknowledged, Entry):
+    """A coordination note in Markdown; private notes are the author's alone.
+
+    An urgent note the team can see asks each member to acknowledge it ("Seen"), as a
+    medication change does; until they have, it stays pinned at the top of their timeline.
+    """
 
     __tablename__ = "notes"
 
@@ -81,7 +135,31 @@ class Note(Entry):
     title: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
 
+    acknowledgements: Mapped[list[NoteAck]] = relationship(
+        back_populates="note", order_by="NoteAck.acknowledged_at"
+    )
+
     __mapper_args__ = {"polymorphic_identity": EntryKind.NOTE}
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Only an urgent note the team can see asks to be acknowledged."""
+        return bool(self.urgent) and self.visibility != Visibility.PRIVATE
+
+
+class NoteAck(db.Model):
+    """A team member has seen an urgent note."""
+
+    __tablename__ = "note_acks"
+    __table_args__ = (UniqueConstraint("note_id", "user_id", name="uq_note_acks_note_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    note: Mapped[Note] = relationship(back_populates="acknowledgements")
+    user: Mapped[User] = relationship()
 
 
 class LevelOfCareEntry(Entry):
@@ -122,6 +200,10 @@ class RecordVisit(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The visit before the last one (None: there was none). The filtered and older pages
+    # of the timeline mark New what the last whole first page marked New, from this, so
+    # their links carry no time of their own.
+    previous_seen_at: Mapped[datetime | None]
 
 
 @cache

@@ -22,6 +22,7 @@ from careteam.record.models import (
     Entry,
     LevelOfCareEntry,
     Note,
+    NoteAck,
     RecordVisit,
     TeamEntry,
     entries_of_every_kind,
@@ -201,6 +202,7 @@ def timeline(
             joinedload(poly.GoalEvent.goal),
             joinedload(poly.GoalProgress.goal),
             selectinload(poly.MedicationChange.acknowledgements).joinedload(MedicationAck.user),
+            selectinload(poly.Note.acknowledgements).joinedload(NoteAck.user),
         )
         .order_by(poly.created_at.desc(), poly.id.desc())
         .limit(limit + 1)
@@ -246,6 +248,7 @@ def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
         .options(
             joinedload(poly.author),
             selectinload(poly.MedicationChange.acknowledgements).joinedload(MedicationAck.user),
+            selectinload(poly.Note.acknowledgements).joinedload(NoteAck.user),
             joinedload(poly.GoalProgress.goal),
         )
         .order_by(poly.created_at, poly.id)
@@ -298,22 +301,16 @@ class OpenedTimeline:
     team: list[CareTeamMember]
 
 
-def open_timeline(
-    *, viewer: User, client: Client, move_marker: bool, carried_since: datetime | None
-) -> OpenedTimeline:
+def open_timeline(*, viewer: User, client: Client, move_marker: bool) -> OpenedTimeline:
     """Open a client's timeline: the visit marker, the unread rule and the audit, committed
     before anything the page shows is loaded (a commit expires what the session holds).
 
     `move_marker`: only the whole first page records a visit. A filtered or older page
-    reads the marker, or the time its first page was opened (`carried_since`).
+    marks New what that first page marked New: entries since the visit before it (so
+    their links carry no time and stay the same from one visit to the next).
     """
     client_id = client.id
-    if move_marker:
-        previous = mark_visit(viewer, client)
-    elif carried_since is not None:
-        previous = carried_since
-    else:
-        previous = mark_visit(viewer, client, move=False)
+    previous = mark_visit(viewer, client, move=move_marker)
     audit.record_view(
         action="view_record", object_type="client", object_id=client_id, client_id=client_id
     )
@@ -326,18 +323,24 @@ def open_timeline(
 
 
 def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime | None:
-    """The viewer's previous visit of the timeline (None: never); `move` records one now."""
+    """Since when entries are New for the viewer (None: since ever).
+
+    `move` records a visit now and answers the previous one. Without it, the answer is
+    the visit before the last one: what the last whole first page marked New stays New
+    on its filtered and older pages.
+    """
     visit = db.session.scalar(
         select(RecordVisit).where(
             RecordVisit.user_id == viewer.id, RecordVisit.client_id == client.id
         )
     )
-    previous = visit.last_seen_at if visit else None
     if not move:
-        return previous
+        return visit.previous_seen_at if visit else None
+    previous = visit.last_seen_at if visit else None
     if visit is None:
         db.session.add(RecordVisit(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow()))
     else:
+        visit.previous_seen_at = visit.last_seen_at
         visit.last_seen_at = utcnow()
     return previous
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from careteam.access import POST_ACTION, Action, can, load_client, load_entry
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError, attach_error
 from careteam.practice import services as practice_services
-from careteam.record import services
-from careteam.record.forms import NoteForm
+from careteam.record import acknowledgements, services
+from careteam.record.forms import NoteForm, SeenForm
 
 bp = Blueprint("record", __name__, url_prefix="/clients/<int:client_id>")
 
@@ -117,3 +117,25 @@ def entry(client_id: int, entry_id: int):
         team=page.team,
         adherence_of=practice_services.adherence_on_page(page.versions, client=found.client),
     )
+
+
+@bp.post("/notes/<int:entry_id>/seen")
+@login_required
+def acknowledge_note(client_id: int, entry_id: int):
+    """The "Seen" button of an urgent note: the team sees who has seen it, and it leaves
+    the top of the member's timeline and their Needs my attention."""
+    found = load_entry(client_id, entry_id, kinds={EntryKind.NOTE})
+    if not SeenForm().validate_on_submit():
+        abort(400)
+    try:
+        created = acknowledgements.acknowledge_note(
+            actor=current_user, client=found.client, note=found.entry
+        )
+    except UserFacingError as error:
+        flash(str(error), "error")
+    else:
+        if created:
+            flash("Marked as seen. The team can see that you have read this note.", "success")
+        else:
+            flash("You had already marked this note as seen.", "success")
+    return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{entry_id}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -81,8 +82,11 @@ def test_psychiatrist_changes_a_dose_and_the_therapist_sees_it(
     page.get_by_label("Dose", exact=True).fill("100")
     page.get_by_label("Reason").fill("Partial response at 50 mg after three weeks.")
     page.get_by_role("button", name="Record the change").click()
-    expect(page).to_have_url(f"{client_url}/medications")
+    # The page lands on the new entry: its anchor on the timeline (issue 13 item 16).
+    expect(page).to_have_url(re.compile(rf"^{re.escape(client_url)}#e\d+$"))
     expect(page.get_by_text("Dose changed: sertraline.")).to_be_visible()
+    expect(page.locator(".entry:target")).to_contain_text("Changed sertraline")
+    expect(page.locator(".entry:target")).to_be_in_viewport()
     log_out(page, base)
 
     # The therapist sees the change marked new on the timeline and acknowledges it.
