@@ -36,6 +36,7 @@ ROLES = ["anon", "client", "other", "nonmem", "member", "lead", "ended", "admin"
 TABLE = """
 endpoint                     method  anon   client  other  nonmem  member  lead  ended  admin  deact
 auth.index                   GET     302    302     302    302     302     302   302    302    302
+auth.favicon                 GET     200    200     200    200     200     200   200    200    200
 auth.login                   GET     200    302     302    302     302     302   302    302    200
 auth.login                   POST    400    302     302    302     302     302   302    302    400
 auth.logout                  POST    login  302     302    302     302     302   302    302    login
@@ -119,10 +120,10 @@ settings.profile             POST    login  302     302    302     302     302  
 settings.password            GET     login  200     200    200     200     200   200    200    login
 settings.tokens              GET     login  200     200    200     200     200   200    200    login
 settings.tokens              POST    login  400     400    400     400     400   400    400    login
+settings.revoke_token        GET     login  404     404    404     404     404   404    404    login
 settings.revoke_token        POST    login  404     404    404     404     404   404    404    login
 settings.password            POST    login  400     400    400     400     400   400    400    login
 digests.settings             GET     login  200     200    200     200     200   200    200    login
-settings.revoke_token        GET     login  404     404    404     404     404   404    404    login
 digests.settings             POST    login  400     400    400     400     400   400    400    login
 digests.preview              GET     login  200     200    200     200     200   200    200    login
 digests.unsubscribe          GET     200    200     200    200     200     200   200    200    200

@@ -24,6 +24,7 @@ NOT_PAGES = {
     "admin.audit_export",
     "fhir.patient_everything",
     "auth.index",
+    "auth.favicon",
 }
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 

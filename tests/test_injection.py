@@ -199,7 +199,7 @@ def _get_endpoints() -> list[str]:
             # JSON, not HTML (tests/test_api_*.py); the API reference shows no user input.
             if "GET" in r.methods and not r.endpoint.startswith("api.")
         }
-        - {"static"}
+        - {"static", "auth.favicon"}  # files, not pages
     )
 
 

@@ -36,7 +36,7 @@ bp = Blueprint("two_factor", __name__)
 PENDING_KEY = "tfa_pending"
 VERIFIED_KEY = "tfa_ok"
 # What a user who must enrol may still reach.
-ENROLMENT_ENDPOINTS = frozenset({"two_factor.settings", "auth.logout", "static"})
+ENROLMENT_ENDPOINTS = frozenset({"two_factor.settings", "auth.logout", "static", "auth.favicon"})
 
 
 def enforce_enrolment():

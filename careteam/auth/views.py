@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -40,6 +41,14 @@ def index():
     if current_user.is_authenticated:
         return redirect(services.home_for(current_user))
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon browsers ask for on their own (pages link static/favicon.svg)."""
+    response = current_app.send_static_file("favicon.ico")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
