@@ -115,6 +115,7 @@ portal.home                  GET     login  200     200    403     403     403  
 portal.goal                  GET     login  200     404    403     403     403   403    403    login
 portal.notes                 GET     login  200     200    403     403     403   403    403    login
 portal.access                GET     login  200     200    403     403     403   403    403    login
+portal.record                GET     login  200     200    403     403     403   403    403    login
 settings.profile             GET     login  200     200    200     200     200   200    200    login
 settings.profile             POST    login  302     302    302     302     302   302    302    login
 settings.password            GET     login  200     200    200     200     200   200    200    login

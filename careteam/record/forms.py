@@ -28,7 +28,7 @@ class NoteForm(FlaskForm):
         "Who can read it",
         choices=choices(Visibility),
         default=Visibility.TEAM,
-        validators=[DataRequired()],
+        validators=[DataRequired(message="Choose who can read the note.")],
     )
     urgent = BooleanField("Urgent: the team needs to see this now")
 
