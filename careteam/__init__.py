@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from careteam.auth.views import bp as auth_bp
     from careteam.clients.views import bp as clients_bp
     from careteam.digests.views import bp as digests_bp
+    from careteam.drafts.views import bp as drafts_bp
     from careteam.emergency.views import admin_bp as emergency_admin_bp
     from careteam.emergency.views import bp as emergency_bp
     from careteam.fhir.views import bp as fhir_bp
@@ -107,6 +108,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth_bp,
         clients_bp,
         record_bp,
+        drafts_bp,
         goals_bp,
         medications_bp,
         nutrition_bp,

@@ -7,6 +7,7 @@ from careteam.auth.models import ApiToken, User, UserSession
 from careteam.auth.two_factor_models import RecoveryCode, TwoFactorCredential
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.digests.models import Digest, DigestMute, DigestPreference
+from careteam.drafts.models import Draft
 from careteam.emergency.models import EmergencyAccess
 from careteam.goals.models import Goal, GoalEvent, GoalProgress
 from careteam.health.models import Heartbeat
@@ -26,6 +27,7 @@ __all__ = [
     "Digest",
     "DigestMute",
     "DigestPreference",
+    "Draft",
     "EmergencyAccess",
     "Entry",
     "Goal",

@@ -65,6 +65,8 @@ record.new_note              POST    login  404     404    404     400     400  
 record.amend_note            GET     login  404     404    404     200     403   404    404    login
 record.amend_note            POST    login  404     404    404     400     403   404    404    login
 record.entry                 GET     login  404     404    404     200     200   404    404    login
+drafts.save                  POST    login  404     404    404     400     400   404    404    login
+drafts.discard               POST    login  404     404    404     400     400   404    404    login
 record.acknowledge_note      POST    login  404     404    404     302     302   404    404    login
 goals.index                  GET     login  404     404    404     200     200   404    404    login
 goals.new                    GET     login  404     404    404     200     200   404    404    login

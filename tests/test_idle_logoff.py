@@ -156,3 +156,20 @@ def test_login_page_says_why_after_an_idle_logoff(app, client):
     html = client.get("/login?reason=idle").get_data(as_text=True)
     assert "You were logged out because nothing happened for 15 minutes." in html
     assert "nothing happened" not in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("autosave", "refreshed"), [(False, True), (True, False)])
+def test_a_drafts_autosave_is_not_activity(app, client, auth, autosave, refreshed):
+    """drafts.js saves as the idle warning opens: that must not keep the session alive
+    behind the user's back (typing counts through the keep-alive instead)."""
+    user = make_user(Role.PROVIDER)
+    auth.login(user.email)
+    token = auth.token()
+    row = _session_row(user)
+    row.last_seen_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    if autosave:
+        headers["X-CareTeam-Autosave"] = "1"
+    client.post("/clients/1/drafts", headers=headers)
+    assert (utcnow() - _session_row(user).last_seen_at < timedelta(seconds=5)) is refreshed

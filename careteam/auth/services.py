@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, session, url_for
+from flask import current_app, g, request, session, url_for
 from sqlalchemy import select, update
 
 from careteam import audit
@@ -213,11 +213,20 @@ def user_for_session(user_id: str) -> User | None:
     user = row.user
     if not user.active:
         return None
-    if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+    if now - row.last_seen_at > LAST_SEEN_RESOLUTION and not _is_background_request():
         row.last_seen_at = now
         db.session.commit()
     g.session_ends_at = _ends_at(row)
     return user
+
+
+def _is_background_request() -> bool:
+    """A draft's autosave (static/js/drafts.js) is not the user's activity.
+
+    It may go out as the idle warning opens, and must not keep alive a session the warning
+    is about to end; typing counts through the throttled keep-alive instead.
+    """
+    return request.headers.get("X-CareTeam-Autosave") == "1"
 
 
 def _ends_at(row: UserSession) -> datetime:

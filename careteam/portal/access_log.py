@@ -79,8 +79,16 @@ OBJECT_WORDS = {
     "create_nutrition": "recorded a weight you can see",
     "amend_entry": "corrected an entry shared with you",
 }
-# Events about a provider's own settings that merely name the client.
-NOT_RECORD_ACCESS = ("mute_client_in_digest", "unmute_client_in_digest")
+# Events about a provider's own settings that merely name the client, and a provider's
+# private drafts (careteam/drafts): not the record until posted, and a draft of a private
+# note must leave no trace for others.
+NOT_RECORD_ACCESS = (
+    "mute_client_in_digest",
+    "unmute_client_in_digest",
+    "save_draft",
+    "open_draft",
+    "discard_draft",
+)
 
 
 def describe(action: str, *, opens: bool = False) -> str:

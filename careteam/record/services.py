@@ -14,6 +14,8 @@ from careteam.access import entry_visible_to
 from careteam.alerts.outbox import queue_alert
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
@@ -127,10 +129,22 @@ def post_note(
     visibility: Visibility = Visibility.TEAM,
     urgent: bool = False,
     amends: Note | None = None,
+    from_draft: bool = False,
 ) -> Note:
-    """Post a coordination note, or amend one."""
+    """Post a coordination note, or amend one.
+
+    `from_draft`: posted from the web form, whose draft (careteam/drafts) goes in the same
+    transaction; a failed post keeps it. Other adapters (the API) leave the draft alone.
+    """
     if not body.strip():
         raise EntryError("Write the note.", "body")
+    if from_draft:
+        drafts.drop_posted_draft(
+            author=actor,
+            client=client,
+            form=DraftForm.NOTE if amends is None else DraftForm.NOTE_AMENDMENT,
+            parent_id=None if amends is None else amends.id,
+        )
     note = Note(
         title=title.strip(),
         body=body.strip(),

@@ -6,6 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from careteam.access import POST_ACTION, Action, can, load_client, load_entry
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError, attach_error
 from careteam.practice import services as practice_services
@@ -33,7 +35,10 @@ REFUSED = {
 @login_required
 def new_note(client_id: int):
     access = load_client(client_id, Action.POST_NOTE)
-    form = NoteForm()
+    draft = None
+    if request.method == "GET":
+        draft = drafts.open_draft(author=current_user, client=access.client, form=DraftForm.NOTE)
+    form = NoteForm(data=_draft_data(draft)) if draft is not None else NoteForm()
     if form.validate_on_submit():
         try:
             note = services.post_note(
@@ -43,6 +48,7 @@ def new_note(client_id: int):
                 body=form.body.data,
                 visibility=Visibility(form.visibility.data),
                 urgent=form.urgent.data,
+                from_draft=True,
             )
         except UserFacingError as error:
             attach_error(form, error)
@@ -51,8 +57,24 @@ def new_note(client_id: int):
             return redirect(url_for("clients.show", client_id=client_id, _anchor=f"e{note.id}"))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "record/note_form.html", form=form, client=access.client, amending=None
+        "record/note_form.html",
+        form=form,
+        client=access.client,
+        amending=None,
+        draft=draft,
+        draft_form=DraftForm.NOTE,
     ), status
+
+
+def _draft_data(draft) -> dict:
+    """A saved draft's fields as the note form's data (a ticked box is saved as "y")."""
+    fields = draft.fields
+    return {
+        "title": fields.get("title", ""),
+        "body": fields.get("body", ""),
+        "visibility": fields.get("visibility") or Visibility.TEAM,
+        "urgent": fields.get("urgent", "") in ("y", "on", "true", "1"),
+    }
 
 
 @bp.route("/notes/<int:entry_id>/amend", methods=["GET", "POST"])
@@ -60,8 +82,19 @@ def new_note(client_id: int):
 def amend_note(client_id: int, entry_id: int):
     found = load_entry(client_id, entry_id, kinds={EntryKind.NOTE}, amend=True)
     old = found.entry
+    draft = None
+    if request.method == "GET" and found.refusal is None:
+        draft = drafts.open_draft(
+            author=current_user,
+            client=found.client,
+            form=DraftForm.NOTE_AMENDMENT,
+            parent_id=old.id,
+        )
     # Prefilled on GET only: a POST must carry every field, never fall back to the old text.
-    form = NoteForm(obj=old) if request.method == "GET" else NoteForm()
+    if draft is not None:
+        form = NoteForm(data=_draft_data(draft))
+    else:
+        form = NoteForm(obj=old) if request.method == "GET" else NoteForm()
     status = 200
     if found.refusal is not None:
         form.form_errors.append(REFUSED[found.refusal.status])
@@ -76,6 +109,7 @@ def amend_note(client_id: int, entry_id: int):
                 visibility=Visibility(form.visibility.data),
                 urgent=form.urgent.data,
                 amends=old,
+                from_draft=True,
             )
         except UserFacingError as error:
             attach_error(form, error)
@@ -87,7 +121,12 @@ def amend_note(client_id: int, entry_id: int):
     if request.method == "GET":
         services.open_amend_form(old, client_id=client_id)
     return render_template(
-        "record/note_form.html", form=form, client=found.client, amending=old
+        "record/note_form.html",
+        form=form,
+        client=found.client,
+        amending=old,
+        draft=draft,
+        draft_form=DraftForm.NOTE_AMENDMENT if found.refusal is None else None,
     ), status
 
 
