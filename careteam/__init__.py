@@ -259,12 +259,13 @@ def _register_template_helpers(app: Flask) -> None:
     from careteam.auth.services import seconds_until_logoff
     from careteam.record.markdown import render as render_markdown
     from careteam.record.summary import client_short_name, summary_line
-    from careteam.timefmt import format_date, format_datetime, format_in_zone
+    from careteam.timefmt import format_ago, format_date, format_datetime, format_in_zone
 
     app.jinja_env.globals["Action"] = Action
     app.jinja_env.globals["seconds_until_logoff"] = seconds_until_logoff
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["ago"] = format_ago
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["summary"] = summary_line
     app.jinja_env.filters["initials"] = client_short_name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app, has_request_context
@@ -92,3 +92,21 @@ def format_in_zone(value: datetime | None, zone: ZoneInfo) -> str:
     if value is None:
         return ""
     return value.astimezone(zone).strftime(DATETIME_FORMAT)
+
+
+def ago(value: datetime, *, now: datetime | None = None) -> str:
+    """How long ago, as a person says it: "just now", "1 minute ago", "3 hours ago",
+    "12 days ago" (a time a little in the future, from clocks apart, is "just now")."""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def format_ago(value: datetime | None) -> str:
+    """ "2 minutes ago, 7 Dec 2026, 14:02": how long ago, then when, in the viewer's zone."""
+    if value is None:
+        return ""
+    return f"{ago(value)}, {format_datetime(value)}"

@@ -91,6 +91,11 @@ def heartbeats() -> dict[str, datetime]:
 
 def report() -> tuple[dict, bool]:
     """The /healthz body and whether everything essential is up."""
+    body, ok, _beats = _report()
+    return body, ok
+
+
+def _report() -> tuple[dict, bool, dict[str, datetime]]:
     database = check_database()
     broker = check_broker()
     beats = heartbeats() if database else {}
@@ -109,7 +114,7 @@ def report() -> tuple[dict, bool]:
             "last_health_check": beats["worker"].isoformat() if "worker" in beats else None,
         },
     }
-    return body, database and broker
+    return body, database and broker, beats
 
 
 def queue_depth() -> int | None:
@@ -134,7 +139,7 @@ def system_overview() -> dict:
     from careteam.digests.services import recent_failures, stats_since
     from careteam.enums import AlertStatus
 
-    body, _ = report()
+    body, _, beats = _report()
     since = utcnow() - timedelta(hours=24)
     pending_alerts = db.session.scalar(
         select(func.count())
@@ -153,6 +158,10 @@ def system_overview() -> dict:
     )
     return {
         "report": body,
+        # The times themselves, for the page to show in the viewer's zone (the report
+        # keeps ISO 8601 strings for /healthz).
+        "beat_at": beats.get("beat"),
+        "worker_at": beats.get("worker"),
         "queue_depth": queue_depth(),
         "digests_24h": stats_since(since),
         "failures": recent_failures(),
