@@ -12,6 +12,7 @@ from careteam.timefmt import TIME_ZONES
 
 BAD_TIME = "Enter a time of day as HH:MM, for example 08:00."
 BOTH_ENDS = "Give both the start and the end of your quiet hours."
+NO_WEEKDAY = "Choose the day for weekly digests."
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -30,10 +31,12 @@ class NotificationsForm(FlaskForm):
         validators=[InputRequired(message="Enter the time of day for your digest.")],
         invalid_value_message=BAD_TIME,
     )
+    # Needed only for weekly digests (validate_weekday): not flagged required, so the
+    # label says "(for weekly digests)" unless weekly is chosen (templates/digests).
     weekday = SelectField(
-        "On (weekly digests)",
+        "On",
         choices=[(str(i), name) for i, name in enumerate(WEEKDAYS)],
-        validators=[DataRequired(message="Choose the day for weekly digests.")],
+        validate_choice=False,
     )
     # Checked against the list here (not by SelectField) to say what to do instead.
     time_zone = SelectField(
@@ -45,12 +48,21 @@ class NotificationsForm(FlaskForm):
         validate_choice=False,
     )
     detail = RadioField(
-        "Detail",
+        # One choice for both emails: digests and immediate alerts.
+        "Detail in digests and alerts",
         choices=[
-            (DigestDetail.MINIMAL, "Minimal: counts per client and links, no clinical content"),
-            (DigestDetail.FULL, "Full: a one-line summary of each update"),
+            (
+                DigestDetail.MINIMAL,
+                "Minimal: no clinical content, only what kind of update and a link "
+                "(digests count updates per client)",
+            ),
+            (
+                DigestDetail.FULL,
+                "Full: the client's name and a one-line summary of each update "
+                "(a note's title or first line)",
+            ),
         ],
-        validators=[DataRequired(message="Choose how much a digest says.")],
+        validators=[DataRequired(message="Choose how much your emails say.")],
     )
     send_when_empty = BooleanField('Send a "nothing new" digest when nothing changed')
     alerts_enabled = BooleanField(
@@ -74,6 +86,14 @@ class NotificationsForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = TIME_ZONES
         self.muted.choices = [(c.id, c.display_name) for c in clients]
+
+    def validate_weekday(self, field) -> None:
+        if not field.data:
+            if self.frequency.data == DigestFrequency.WEEKLY:
+                raise ValidationError(NO_WEEKDAY)
+            return
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose a day of the week from the list.")
 
     # Optional() ends an empty field's checks, so each end checks for the other one;
     # a mistyped end has its own message ("given" is what the user typed).

@@ -39,7 +39,8 @@ def settings():
             time_zone=form.time_zone.data,
             frequency=form.frequency.data,
             send_time=form.send_time.data,
-            weekday=int(form.weekday.data),
+            # Only weekly digests need a day; otherwise the saved one is kept.
+            weekday=int(form.weekday.data) if form.weekday.data else pref.weekday,
             detail=form.detail.data,
             send_when_empty=form.send_when_empty.data,
             alerts_enabled=form.alerts_enabled.data,
