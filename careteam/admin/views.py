@@ -112,7 +112,7 @@ def deactivate(user_id: int):
         heading=f"Deactivate {possessive(name)} account?",
         consequences=[
             f"{name} ({user.email}) is logged out everywhere at once and can no longer log in.",
-            f"{name}'s API tokens stop working, and pending invitations to or from "
+            f"{possessive(name)} API tokens stop working, and pending invitations to or from "
             f"{name} are withdrawn.",
             f"Everything {name} wrote stays in the records, with their name, and the "
             "audit log keeps what they did.",
