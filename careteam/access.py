@@ -60,6 +60,8 @@ class Action(StrEnum):
     MANAGE_TEAM = "manage_team"
     CHANGE_LEVEL_OF_CARE = "change_level_of_care"
     MANAGE_PORTAL_ACCESS = "manage_portal_access"
+    # Correct who the client is (name, preferred name, pronouns, date of birth).
+    CORRECT_CLIENT_DETAILS = "correct_client_details"
     POST_NOTE = "post_note"
     POST_GOAL = "post_goal"
     POST_MEDICATION = "post_medication"
@@ -101,8 +103,15 @@ MEMBER_ACTIONS = frozenset(
         Action.EXPORT_RECORD,
     }
 )
+# Administrators correct accounts, not records: a client's details are the team lead's to
+# correct (an admin sees no record outside emergency access, which is read-only).
 LEAD_ACTIONS = frozenset(
-    {Action.MANAGE_TEAM, Action.CHANGE_LEVEL_OF_CARE, Action.MANAGE_PORTAL_ACCESS}
+    {
+        Action.MANAGE_TEAM,
+        Action.CHANGE_LEVEL_OF_CARE,
+        Action.MANAGE_PORTAL_ACCESS,
+        Action.CORRECT_CLIENT_DETAILS,
+    }
 )
 # What a client may do to their own record: never the team's view of it.
 CLIENT_SELF_ACTIONS = frozenset(

@@ -59,6 +59,8 @@ clients.make_lead            POST    login  404     404    404     403     302  
 clients.level_of_care        GET     login  404     404    404     403     200   404    404    login
 clients.level_of_care        POST    login  404     404    404     403     400   404    404    login
 clients.portal_access        GET     login  404     404    404     403     200   404    404    login
+clients.details              GET     login  404     404    404     403     200   404    404    login
+clients.details              POST    login  404     404    404     403     400   404    404    login
 clients.portal_access        POST    login  404     404    404     403     400   404    404    login
 record.new_note              GET     login  404     404    404     200     200   404    404    login
 record.new_note              POST    login  404     404    404     400     400   404    404    login

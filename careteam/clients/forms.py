@@ -16,7 +16,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from careteam.clients import rules
 from careteam.enums import Discipline, LevelOfCare, choices
+from careteam.timefmt import local_today
 
 
 def not_in_future(form, field) -> None:
@@ -24,7 +26,15 @@ def not_in_future(form, field) -> None:
         raise ValidationError("This date cannot be in the future.")
 
 
-class ClientForm(FlaskForm):
+def plausible_birth_date(form, field) -> None:
+    problem = rules.birth_date_problem(field.data, local_today())
+    if problem:
+        raise ValidationError(problem)
+
+
+class ClientDetailsForm(FlaskForm):
+    """Who the client is: set when the record is created, corrected by a team lead."""
+
     full_name = StringField(
         "Full name",
         validators=[DataRequired(message="Enter the client's full name."), Length(max=120)],
@@ -32,8 +42,14 @@ class ClientForm(FlaskForm):
     preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=120)])
     pronouns = StringField("Pronouns", validators=[Optional(), Length(max=40)])
     date_of_birth = DateField(
-        "Date of birth", validators=[Optional(), not_in_future], format="%Y-%m-%d"
+        "Date of birth",
+        validators=[Optional(), plausible_birth_date],
+        format="%Y-%m-%d",
+        description="For example 1990-04-27.",
     )
+
+
+class ClientForm(ClientDetailsForm):
     level_of_care = SelectField(
         "Level of care",
         choices=choices(LevelOfCare),

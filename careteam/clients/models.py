@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careteam.auth.models import User
+from careteam.clients.rules import age_on
 from careteam.enums import (
     Discipline,
     LevelOfCare,
@@ -16,6 +17,7 @@ from careteam.enums import (
     enum_check,
 )
 from careteam.extensions import db, utcnow
+from careteam.timefmt import local_today
 
 
 class Client(db.Model):
@@ -60,6 +62,13 @@ class Client(db.Model):
     def coordinator(self) -> CareTeamMember | None:
         """The care coordinator: the longest-serving active team lead."""
         return next((m for m in self.members if m.is_active and m.is_lead), None)
+
+    @property
+    def age(self) -> int | None:
+        """Completed years today (the viewer's today), if the date of birth is known."""
+        if self.date_of_birth is None:
+            return None
+        return age_on(self.date_of_birth, local_today())
 
     @property
     def display_name(self) -> str:

@@ -10,11 +10,13 @@ from sqlalchemy.orm import selectinload
 from careteam import access, audit
 from careteam.auth.models import User
 from careteam.auth.services import normalize_email
+from careteam.clients import rules
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client, LevelOfCareChange
 from careteam.enums import Discipline, LevelOfCare, MemberStatus, Role, TeamChange
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.record import services as record_services
+from careteam.timefmt import local_today
 
 
 class RecordError(UserFacingError):
@@ -259,6 +261,61 @@ def change_level_of_care(
         object_id=change.id,
     )
     return change
+
+
+# What the audit row keeps of each value: the detail column holds 255 characters.
+_AUDIT_VALUE = 50
+
+
+def _audit_value(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= _AUDIT_VALUE else text[: _AUDIT_VALUE - 1] + "…"
+
+
+def correct_details(
+    *,
+    actor: User,
+    client: Client,
+    full_name: str,
+    preferred_name: str = "",
+    pronouns: str = "",
+    date_of_birth: date | None = None,
+) -> list[str]:
+    """Correct who the client is; returns the names of the fields that changed.
+
+    Audited ("correct_client_details", one row per changed field) with the value before and
+    after in the row's detail (never in the application log); nothing is written when
+    nothing changed. The record's last activity does not move: nothing clinical happened.
+    """
+    full_name = full_name.strip()
+    if not full_name:
+        raise RecordError("Enter the client's full name.", "full_name")
+    problem = rules.birth_date_problem(date_of_birth, local_today())
+    if problem:
+        raise RecordError(problem, "date_of_birth")
+    new = {
+        "full_name": full_name,
+        "preferred_name": preferred_name.strip(),
+        "pronouns": pronouns.strip(),
+        "date_of_birth": date_of_birth,
+    }
+    changed = {name: value for name, value in new.items() if getattr(client, name) != value}
+    if not changed:
+        return []
+    for name, value in changed.items():
+        # One row per field, so that each keeps its values whole (up to _AUDIT_VALUE).
+        before, after = _audit_value(getattr(client, name)), _audit_value(value)
+        audit.record(
+            "correct_client_details",
+            object_type="client",
+            object_id=client.id,
+            client_id=client.id,
+            detail=f"{name}: {before!r} -> {after!r}",
+            actor=actor,
+        )
+        setattr(client, name, value)
+    db.session.commit()
+    return list(changed)
 
 
 def link_portal_account(*, actor: User, client: Client, email: str) -> User:

@@ -11,6 +11,7 @@ from careteam.clients import services
 from careteam.clients.confirmations import end_member_consequences, end_member_heading
 from careteam.clients.forms import (
     AddMemberForm,
+    ClientDetailsForm,
     ClientForm,
     ConfirmActionForm,
     ConfirmForm,
@@ -135,7 +136,41 @@ def _posting_rights(access) -> dict[str, bool]:
         "medication": can(Action.POST_MEDICATION, access),
         "nutrition": can(Action.POST_NUTRITION, access),
         "practice": can(Action.ASSIGN_PRACTICE, access),
+        "details": can(Action.CORRECT_CLIENT_DETAILS, access),
     }
+
+
+@bp.route("/<int:client_id>/details", methods=["GET", "POST"])
+@login_required
+def details(client_id: int):
+    """A team lead corrects who the client is: name, preferred name, pronouns, birth date."""
+    access = load_client(client_id, Action.CORRECT_CLIENT_DETAILS)
+    client = access.client
+    form = ClientDetailsForm(obj=client if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            changed = services.correct_details(
+                actor=current_user,
+                client=client,
+                full_name=form.full_name.data,
+                preferred_name=form.preferred_name.data or "",
+                pronouns=form.pronouns.data or "",
+                date_of_birth=form.date_of_birth.data,
+            )
+        except UserFacingError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                "The client's details were corrected." if changed else "Nothing was changed.",
+                "success" if changed else "info",
+            )
+            return redirect(url_for("clients.show", client_id=client_id))
+    html = render_template("clients/details.html", form=form, client=client)
+    if request.method == "GET":
+        return audit.shown(
+            html, "view_record", "client", client_id, client_id, "the client details form"
+        )
+    return html, 400
 
 
 @bp.get("/<int:client_id>/team")
