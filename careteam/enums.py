@@ -102,9 +102,19 @@ class EntryKind(StrEnum):
 
     @property
     def label(self) -> str:
+        """The kind as a heading or a filter over many entries ("Notes")."""
         return ENTRY_KIND_LABELS[self]
 
+    @property
+    def singular(self) -> str:
+        """The kind of one entry ("Note"), as its card says."""
+        return ENTRY_KIND_SINGULAR.get(self, ENTRY_KIND_LABELS[self])
 
+
+ENTRY_KIND_SINGULAR = {
+    EntryKind.NOTE: "Note",
+    EntryKind.GOAL: "Goal",
+}
 ENTRY_KIND_LABELS = {
     EntryKind.NOTE: "Notes",
     EntryKind.GOAL: "Goals",

@@ -177,9 +177,10 @@ class ProgressForm(FlaskForm):
         description="Optional.",
     )
 
-    def __init__(self, *args, today: date, **kwargs) -> None:
+    def __init__(self, *args, today: date, goal: Goal | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.goal = goal
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -189,6 +190,7 @@ class ProgressForm(FlaskForm):
             value=value,
             comment=self.comment.data or "",
             today=self.today,
+            goal=self.goal,
         )
         attach_errors(self, problems)
         return valid and not problems

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careteam.auth.models import User
@@ -112,10 +113,85 @@ class GoalEvent(Entry):
     # every earlier value of every field stays in the history. NULL when it did not change.
     description_before: Mapped[str | None] = mapped_column(Text)
     description_after: Mapped[str | None] = mapped_column(Text)
+    # The goal as this change left it (what the timeline card shows beside the change, never
+    # today's goal): title, measure, unit, baseline, target, direction, target date, owner,
+    # status, achievement. NULL for events recorded before it was kept.
+    state: Mapped[dict | None] = mapped_column(JSON)
 
     goal: Mapped[Goal] = relationship()
 
     __mapper_args__ = {"polymorphic_identity": EntryKind.GOAL}
+
+    @property
+    def version(self) -> GoalVersion | None:
+        """The goal as this change left it; None for an event older than `state`."""
+        return GoalVersion.of(self.state) if self.state else None
+
+
+def _number(value: Decimal | float | int) -> str:
+    """A measurement as JSON text without trailing zeros ("4", "2.5")."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+@dataclass(frozen=True)
+class GoalVersion:
+    """One version of a goal, as a timeline card shows it."""
+
+    title: str
+    measure: str
+    unit: str
+    baseline: Decimal
+    target: Decimal
+    direction: str
+    target_date: date
+    owner: str
+    status: str
+    achievement: str
+
+    @classmethod
+    def snapshot(cls, goal: Goal, owner: str) -> dict:
+        """What GoalEvent.state keeps of a goal now (JSON: numbers and dates as text);
+        `owner` is the owner's name (the relationship may still hold the previous one)."""
+        return {
+            "title": goal.title,
+            "measure": goal.measure,
+            "unit": goal.unit,
+            "baseline": _number(goal.baseline),
+            "target": _number(goal.target),
+            "direction": str(goal.direction),
+            "target_date": goal.target_date.isoformat(),
+            "owner": owner,
+            "status": str(goal.status),
+            "achievement": str(goal.achievement),
+        }
+
+    @classmethod
+    def of(cls, state: dict) -> GoalVersion:
+        return cls(
+            title=state["title"],
+            measure=state["measure"],
+            unit=state["unit"],
+            baseline=Decimal(state["baseline"]),
+            target=Decimal(state["target"]),
+            direction=state["direction"],
+            target_date=date.fromisoformat(state["target_date"]),
+            owner=state.get("owner", ""),
+            status=state["status"],
+            achievement=state["achievement"],
+        )
+
+    @property
+    def status_label(self) -> str:
+        return GOAL_STATUS_LABELS[GoalStatus(self.status)]
+
+    @property
+    def achievement_label(self) -> str:
+        return GOAL_ACHIEVEMENT_LABELS[GoalAchievement(self.achievement)]
+
+    @property
+    def direction_label(self) -> str:
+        return GoalDirection(self.direction).label
 
 
 class GoalProgress(Entry):

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from careteam import access
 from careteam.auth.models import User
-from careteam.charts import Line, line_chart
+from careteam.charts import Band, Line, line_chart
 from careteam.clients.models import Client
 from careteam.enums import GoalAchievement, GoalDirection, GoalStatus, Visibility
 from careteam.errors import UserFacingError
@@ -24,6 +24,7 @@ from careteam.goals.models import (
     Goal,
     GoalEvent,
     GoalProgress,
+    GoalVersion,
 )
 from careteam.goals.rules import format_number, goal_problems, progress_problems
 from careteam.record import services as record
@@ -117,7 +118,13 @@ def create_goal(
     )
     db.session.add(goal)
     db.session.flush()
-    event = GoalEvent(goal_id=goal.id, goal=goal, summary=CREATED, visibility=_visibility(goal))
+    event = GoalEvent(
+        goal_id=goal.id,
+        goal=goal,
+        summary=CREATED,
+        visibility=_visibility(goal),
+        state=GoalVersion.snapshot(goal, _shown("owner_id", goal.owner_id)),
+    )
     record.add_entry(event, actor=actor, client=client)
     return goal
 
@@ -211,7 +218,13 @@ def update_goal(
     for name, value in values.items():
         setattr(goal, name, value)
     goal.updated_at = utcnow()
-    event = GoalEvent(goal=goal, summary="\n".join(lines), visibility=_visibility(goal), **texts)
+    event = GoalEvent(
+        goal=goal,
+        summary="\n".join(lines),
+        visibility=_visibility(goal),
+        state=GoalVersion.snapshot(goal, _shown("owner_id", goal.owner_id)),
+        **texts,
+    )
     try:
         record.add_entry(event, actor=actor, client=client)
     except StaleDataError as error:
@@ -257,7 +270,11 @@ def _progress(
 ) -> GoalProgress:
     _raise_first(
         progress_problems(
-            measured_on=measured_on, value=value, comment=comment, today=today or local_today()
+            measured_on=measured_on,
+            value=value,
+            comment=comment,
+            today=today or local_today(),
+            goal=goal,
         )
     )
     return GoalProgress(
@@ -335,4 +352,5 @@ def goal_chart(goal: Goal) -> Markup:
             Line("Baseline", float(goal.baseline), "baseline"),
             Line("Target", float(goal.target), "target"),
         ],
+        band=Band(float(goal.target), above=goal.direction == GoalDirection.UP),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from careteam import audit
+from careteam import audit, wording
 from careteam.access import Action, ClientAccess, can, load_client, load_entry
 from careteam.enums import EntryKind, GoalAchievement, GoalDirection, GoalStatus
 from careteam.errors import UserFacingError, attach_error
@@ -20,6 +20,8 @@ bp = Blueprint("goals", __name__, url_prefix="/clients/<int:client_id>/goals")
 # Reusable by every page that draws a goal (templates/goals/_chart.html).
 bp.add_app_template_global(services.goal_chart, "goal_chart")
 bp.add_app_template_filter(rules.format_number, "goal_number")
+bp.add_app_template_filter(rules.format_measure, "measure")
+bp.add_app_template_filter(wording.plural, "plural")
 
 
 def _load_goal(client_id: int, goal_id: int, action: Action) -> tuple[ClientAccess, Goal]:
@@ -185,7 +187,7 @@ def _complete(fields: services.GoalFields) -> bool:
 def progress(client_id: int, goal_id: int):
     access, goal = _load_goal(client_id, goal_id, Action.POST_GOAL)
     today = services.local_today()
-    form = ProgressForm(today=today)
+    form = ProgressForm(today=today, goal=goal)
     if request.method == "GET":
         form.measured_on.data = today
     if form.validate_on_submit():
@@ -229,7 +231,11 @@ def amend_progress(client_id: int, entry_id: int):
     found = load_entry(client_id, entry_id, kinds={EntryKind.GOAL_PROGRESS}, amend=True)
     old = found.entry
     # Prefilled on GET only: a POST must carry every field, never fall back to the old comment.
-    form = ProgressForm(obj=old if request.method == "GET" else None, today=services.local_today())
+    form = ProgressForm(
+        obj=old if request.method == "GET" else None,
+        today=services.local_today(),
+        goal=old.goal,
+    )
     status = 200
     if found.refusal is not None:
         form.form_errors.append(REFUSED[found.refusal.status])

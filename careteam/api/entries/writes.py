@@ -102,7 +102,8 @@ def save_progress(
     access: ClientAccess, body: ProgressIn, *, amends: Entry | None = None, goal=None
 ) -> Entry:
     values = {"measured_on": body.measured_on, "value": body.value, "comment": body.comment}
-    refuse(goal_rules.progress_problems(**values, today=local_today()))
+    measured = goal if goal is not None else getattr(amends, "goal", None)
+    refuse(goal_rules.progress_problems(**values, today=local_today(), goal=measured))
     if amends is not None:
         return goals.amend_check_in(actor=current_user, client=access.client, old=amends, **values)
     return goals.check_in(actor=current_user, client=access.client, goal=goal, **values)
