@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from careteam.timefmt import format_date
 from careteam.wording import unit_for
 
 WIDTH, HEIGHT = 400, 250
@@ -124,7 +125,7 @@ def line_chart(
     def y(v: float) -> float:
         return top + inner_h * (high - v) / (high - low)
 
-    desc = "; ".join(f"{d.isoformat()}: {_with_unit(float(v), unit)}" for d, v in points)
+    desc = "; ".join(f"{format_date(d)}: {_with_unit(float(v), unit)}" for d, v in points)
     refs = "; ".join(f"{line.label} {_with_unit(line.value, unit)}" for line in lines)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -176,7 +177,7 @@ def line_chart(
         for d, v in points:
             parts.append(
                 f'<circle class="point" cx="{x(d):.1f}" cy="{y(float(v)):.1f}" r="4.5">'
-                f"<title>{d.isoformat()}: {escape(_with_unit(float(v), unit))}</title></circle>"
+                f"<title>{format_date(d)}: {escape(_with_unit(float(v), unit))}</title></circle>"
             )
         with_year = first.year != last.year
         shown = date_ticks(first, last, 3 if with_year else 4) if len(set(dates)) > 1 else [first]
@@ -192,7 +193,7 @@ def line_chart(
                 f'<line class="axis" x1="{xx:.1f}" y1="{bottom}" x2="{xx:.1f}" y2="{bottom + 5}"/>'
                 f'<text class="tick date" x="{xx:.1f}" y="{bottom + FONT + 6}" '
                 f'text-anchor="{anchor}"><tspan>{_short_date(tick, with_year)}</tspan>'
-                f"<title>{tick.isoformat()}</title></text>"
+                f"<title>{format_date(tick)}</title></text>"
             )
     parts.append("</svg>")
     chart_id = f"chart-{zlib.crc32((title + desc).encode()):08x}"

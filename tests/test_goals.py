@@ -551,7 +551,8 @@ def test_goal_page_has_an_accessible_chart_and_its_table(app, client, auth):
         assert title.group(2) == "Regular &lt;meals&gt;: Meals eaten"
         assert f'aria-labelledby="{title.group(1)}-t {title.group(1)}-d"' in page
         desc = re.search(r'<desc id="chart-[0-9a-f]+-d">(.*?)</desc>', page).group(1)
-        assert f"{TODAY.isoformat()}: 2 meals per day" in desc and "Target 3" in desc
+        # The one date format (timefmt), for screen readers too.
+        assert f"{TODAY.strftime('%-d %b %Y')}: 2 meals per day" in desc and "Target 3" in desc
         assert 'class="ref baseline"' in page and 'class="ref target"' in page
         table = re.search(r"<table.*?</table>", page, re.S).group(0)
         assert "<caption>Check-ins: Meals eaten (meals per day)" in table

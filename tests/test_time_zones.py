@@ -112,11 +112,9 @@ ONE_FORMAT = re.compile(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}(?:, \d{2}:\d{2})?\b")
 
 
 def visible_text(html: str) -> str:
-    """What a person reads: no tags, attributes, scripts, or the time zone picker's list.
-
-    Charts (SVG) are left to their own tests (issue 13 item 12 redraws their dated ticks).
-    """
-    html = re.sub(r"(?s)<(script|style|select|svg)\b.*?</\1>", " ", html)
+    """What a person reads, charts' labels included: no tags, attributes, scripts, or the
+    time zone picker's list."""
+    html = re.sub(r"(?s)<(script|style|select)\b.*?</\1>", " ", html)
     html = re.sub(r"(?s)<[^>]+>", " ", html)
     return re.sub(r"\s+", " ", html)
 
