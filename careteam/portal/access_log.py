@@ -127,7 +127,7 @@ class AccessLine:
 
     @property
     def when(self) -> str:
-        """ "at 09:30", or "between 09:30 and 16:10" for more than one act """
+        """ "at 09:30", or "between 09:30 and 16:10" for more than one act"""
         first, last = format_time(self.first_at), format_time(self.last_at)
         return f"at {first}" if first == last else f"between {first} and {last}"
 
