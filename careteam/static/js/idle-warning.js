@@ -4,6 +4,13 @@
 // (how long before the end to warn), data-keepalive-url and data-login-url.
 // Tabs of the same session share their deadline through localStorage, so activity in one
 // tab keeps the others from warning or leaving.
+// Typing in a form is activity: a keep-alive goes out at most once per ACTIVITY_MS (a
+// minute) while the user types, and once more after the last keystroke of a burst, so a
+// long note never ends in a logoff. When the warning opens, the dialog itself takes the focus,
+// never its buttons: keys typed as it appears (Enter, space) press nothing; the user
+// chooses with a click, Tab, or Escape (which means "Stay logged in").
+// The page hears "careteam:idle-warning" on document as the warning opens (drafts.js
+// saves the text being written then, while the session still takes it).
 (function () {
   "use strict";
   var STORAGE_KEY = "careteam.idle-deadline";
@@ -17,6 +24,13 @@
   }
   var logoffIn = parseInt(body.getAttribute("data-idle-logoff-in"), 10);
   var warnMs = parseInt(body.getAttribute("data-idle-warning"), 10) * 1000;
+  var idleMs = parseInt(body.getAttribute("data-idle-timeout"), 10) * 1000;
+  // Once a minute; with a short idle timeout (tests), often enough that the last keystroke
+  // is reported well before the warning could open.
+  var ACTIVITY_MS = 60000;
+  if (!isNaN(idleMs) && idleMs > warnMs) {
+    ACTIVITY_MS = Math.max(1000, Math.min(ACTIVITY_MS, idleMs / 4, (idleMs - warnMs) / 2));
+  }
   var keepaliveUrl = body.getAttribute("data-keepalive-url");
   var loginUrl = body.getAttribute("data-login-url");
   if (isNaN(logoffIn) || isNaN(warnMs) || !keepaliveUrl || !loginUrl) {
@@ -28,6 +42,8 @@
   var deadline = Date.now() + logoffIn * 1000;
   var returnFocus = null;
   var leaving = false;
+  var lastActivityPing = 0;
+  var activityTimer = null;
 
   function readShared() {
     try {
@@ -66,8 +82,13 @@
     } else {
       dialog.setAttribute("open", "");
     }
-    if (stay) {
-      stay.focus();
+    // showModal() focuses the first button: take the focus to the dialog itself, so that
+    // the Enter or space of someone still typing does not answer it for them.
+    dialog.focus();
+    try {
+      document.dispatchEvent(new CustomEvent("careteam:idle-warning"));
+    } catch (e) {
+      // No CustomEvent (very old browser): nothing listens for it then either.
     }
   }
 
@@ -141,9 +162,33 @@
       });
   }
 
+  function pingForActivity() {
+    activityTimer = null;
+    lastActivityPing = Date.now();
+    // Once the warning is open only the user's deliberate choice keeps the session.
+    if (!isOpen() && !leaving && window.fetch && tokenInput) {
+      keepAlive(); // never its reload fallback: that would throw away what is being typed
+    }
+  }
+
+  // Typing in any form field is activity (see the top of this file).
+  function typed(event) {
+    var target = event.target;
+    if (leaving || isOpen() || !target || !target.form) {
+      return;
+    }
+    var wait = lastActivityPing + ACTIVITY_MS - Date.now();
+    if (wait <= 0) {
+      pingForActivity();
+    } else if (activityTimer === null) {
+      activityTimer = window.setTimeout(pingForActivity, wait);
+    }
+  }
+
   if (stay) {
     stay.addEventListener("click", keepAlive);
   }
+  document.addEventListener("input", typed, true);
   // Escape closes a modal dialog: take it as "Stay logged in", never as a silent dismissal.
   dialog.addEventListener("cancel", function (event) {
     event.preventDefault();
