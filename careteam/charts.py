@@ -56,17 +56,19 @@ def _with_unit(value: float, unit: str) -> str:
 
 
 def nice_ticks(low: float, high: float, most: int = 5) -> list[float]:
-    """Round values for gridlines spanning low..high (1, 2 or 5 times a power of ten)."""
+    """Round values for gridlines enclosing low..high (1, 2, 2.5 or 5 times a power of ten)."""
     span = high - low
     if span <= 0:
         return [low]
     raw = span / max(most - 1, 1)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
+    # From the round value at or below `low` to the one at or above `high`.
+    first = math.floor(low / step + 1e-9) * step
+    last = math.ceil(high / step - 1e-9) * step
     ticks = []
     value = first
-    while value <= high + 1e-9:
+    while value <= last + 1e-9:
         ticks.append(round(value, 10))
         value += step
     return ticks
@@ -109,7 +111,7 @@ def line_chart(
     if min(values) >= 0 and (low < 0 or min(values) <= max(values) - min(values)):
         low = 0.0  # a count or a time starts at zero (a weight's range stays close)
     ticks = nice_ticks(low, high)
-    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    low, high = ticks[0], ticks[-1]
     dates = [d for d, _ in points]
     first, last = (min(dates), max(dates)) if dates else (date.today(), date.today())
     span = max((last - first).days, 1)
