@@ -320,7 +320,8 @@ def test_preview_shows_what_is_new_now(app, client, auth, sink, team):
 
     set_pref(team.reader, detail=DigestDetail.FULL)
     full = client.get("/settings/notifications/preview").get_data(as_text=True)
-    assert f"by Ann Author: {NOTE_TITLE}" in full
+    # Each line links to its entry on the timeline.
+    assert re.search(rf'by Ann Author: <a href="[^"]+/clients/\d+#e\d+">{NOTE_TITLE}</a>', full)
     assert "sertraline 50 mg: started" in full
 
     # Once that digest has gone, the preview is empty again; nothing was sent by it.
@@ -545,11 +546,26 @@ def test_minimal_digests_hold_counts_and_links_but_no_clinical_content(app, sink
     digest, _ = dispatch_and_send(team.reader)
     message = only_message(sink, team.reader.email)
     text, html = bodies(message)
-    assert message["Subject"] == f"CareTeam: {digest.item_count} updates on your clients' records"
+    assert message["Subject"] == (
+        f"CareTeam: 1 urgent, {digest.item_count} updates on your clients' records"
+    )
     for part in (text, html):
         assert "Avery Q." in part
-        assert "Notes: 1 · Goals: 1 · Goal progress: 1 · Medication: 1 · Nutrition: 2" in part
-        assert "Level of care: 1 · Care team: 1" in part
+        # The kinds of the urgent entry first, then from the newest: a team change last.
+        counts = re.search(r"(Notes: \d[^<\n]*Goals: 1[^<\n]*)", part).group(1).split(" · ")
+        assert counts[0] == "Notes: 1" and counts[1] == "Care team: 1"
+        assert sorted(counts) == sorted(
+            [
+                "Notes: 1",
+                "Goals: 1",
+                "Goal progress: 1",
+                "Medication: 1",
+                "Nutrition: 2",
+                "Level of care: 1",
+                "Care team: 1",
+            ]
+        )
+        assert "1 urgent note" in part  # with a link to it, still without its content
         for clinical in (
             "Avery Quinn",
             "Quinn",

@@ -10,7 +10,7 @@ from careteam import mail
 from careteam.alerts.models import AlertDelivery
 from careteam.auth.models import User
 from careteam.digests.services import preference_for
-from careteam.enums import EntryKind, Role
+from careteam.enums import DigestDetail, EntryKind, Role
 from careteam.extensions import db
 from careteam.links import external_url, unsubscribe_url
 from careteam.record.models import Entry
@@ -27,12 +27,15 @@ def render_alert(delivery: AlertDelivery) -> EmailMessage:
     pref = preference_for(recipient)
     client = entry.client
     unsubscribe = unsubscribe_url(recipient.id, purpose="alerts")
+    full = pref.detail == DigestDetail.FULL
+    # Minimal (the default) names no client and says nothing clinical: only what kind of
+    # update it is, and a link. Full gives the client's name and the entry's summary line
+    # (a note's title, or its first line).
     context = {
         "entry": entry,
-        "client_label": client.display_name
-        if pref.detail == "full"
-        else client_short_name(client),
-        "summary": summary_line(entry) if pref.detail == "full" else "",
+        "full": full,
+        "client_label": client.display_name if full else "",
+        "summary": summary_line(entry) if full else "",
         "url": external_url("clients.show", client_id=client.id, _anchor=f"e{entry.id}"),
         "settings_url": external_url("digests.settings"),
         "unsubscribe_url": unsubscribe,

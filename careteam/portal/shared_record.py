@@ -148,6 +148,24 @@ def shared_timeline(
     return entry_page(list(db.session.scalars(stmt).unique()), limit)
 
 
+def shared_between(client: Client, start: datetime, end: datetime) -> list[Entry]:
+    """Current versions of what the client may see, created in (start, end], oldest first:
+    a client's digest window (contiguous windows: each entry in exactly one)."""
+    poly = _entries()
+    stmt = (
+        select(poly)
+        .where(
+            _shared_with(poly, client),
+            poly.superseded_at.is_(None),
+            poly.created_at > start,
+            poly.created_at <= end,
+        )
+        .options(*_load_options(poly))
+        .order_by(poly.created_at, poly.id)
+    )
+    return list(db.session.scalars(stmt).unique())
+
+
 def shared_entry(client: Client, entry_id: int) -> Entry:
     """The current version of an entry the client may see; LookupError otherwise.
 

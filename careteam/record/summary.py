@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from careteam.enums import EntryKind
 from careteam.record.models import Entry
 
 EXCERPT = 160
+# A Markdown heading, quote or list marker at the start of a line.
+_MARKER = re.compile(r"^(?:#{1,6}|>|[-*+]|\d+[.)])\s+")
 
 
 def _excerpt(text: str) -> str:
@@ -13,11 +17,20 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
 
 
+def first_line(text: str) -> str:
+    """A note's first line of text, without Markdown's heading, list or quote marks."""
+    for line in (text or "").splitlines():
+        line = _MARKER.sub("", line.strip()).strip()
+        if line:
+            return line
+    return ""
+
+
 def summary_line(entry: Entry) -> str:
     """What an entry says, in one line (weights are never given: they may be blind)."""
     kind = EntryKind(entry.kind)
     if kind == EntryKind.NOTE:
-        return _excerpt(entry.title or entry.body)
+        return _excerpt(entry.title or first_line(entry.body))
     if kind == EntryKind.MEDICATION:
         dose = f" {entry.dose.normalize():f} {entry.unit}".rstrip() if entry.dose else ""
         action = entry.action.replace("_", " ")

@@ -392,8 +392,10 @@ def test_one_dispatch_sends_each_provider_exactly_their_digest(
         assert parse_counts(text, set(labels)) == want, (provider.display_name, text)
         assert text.count("Open: ") == len(want)
         assert digest.item_count == sum(sum(c.values()) for c in expected.values())
-        assert (
-            message["Subject"] == f"CareTeam: {digest.item_count} updates on your clients' records"
+        # Urgent notes are counted first in the subject ("1 urgent, 7 updates ...").
+        assert re.fullmatch(
+            rf"CareTeam: (\d+ urgent, )?{digest.item_count} updates on your clients' records",
+            message["Subject"],
         )
 
         # Minimal detail: no clinical text anywhere in the email.
