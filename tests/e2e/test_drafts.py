@@ -26,13 +26,15 @@ EMAIL = "dana.draft@example.com"
 NOTE = "Robin said the new sleep routine helps; nightmares down to two a week. Plan: "
 
 
-def log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/login")
+def log_in(page: Page, base: str, then: str | None = None) -> None:
+    """Log in on the login page (the one already open when `then` is where it leads)."""
+    if then is None:
+        page.goto(f"{base}/login")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     enter_code_if_asked(page, EMAIL)
-    expect(page).to_have_url(f"{base}/clients/")
+    expect(page).to_have_url(then or f"{base}/clients/")
 
 
 @pytest.fixture
@@ -72,9 +74,9 @@ def test_a_note_survives_an_idle_logoff_and_typing_does_not_answer_the_warning(
     expect(page.get_by_label("Note")).to_have_value(NOTE)
 
     # Nobody chose: the session ends and the page leaves for the login page.
-    expect(page).to_have_url(re.compile(r"/login\?reason=idle$"), timeout=15_000)
-    log_in(page, idle_server)
-    page.goto(form_url)
+    expect(page).to_have_url(re.compile(r"/login\?reason=idle&next="), timeout=15_000)
+    # Logging in again leads straight back to the form, and the text is there.
+    log_in(page, idle_server, then=form_url)
     expect(page.get_by_label("Note")).to_have_value(NOTE)
     expect(page.get_by_label("Title")).to_have_value("Sleep")
     expect(status).to_contain_text("is back")

@@ -50,7 +50,8 @@ def test_idle_warning_keeps_or_ends_the_session(app, short_idle_server, browser_
 
     # Not answered this time: the session ends and the page goes to the login page.
     expect(warning).to_be_visible(timeout=8_000)
-    expect(page).to_have_url(re.compile(r"/login\?reason=idle$"), timeout=15_000)
+    # The login page leads back to the page the user was on.
+    expect(page).to_have_url(re.compile(r"/login\?reason=idle&next=%2Fportal%2F$"), timeout=15_000)
     expect(page.get_by_text("You were logged out because nothing happened")).to_be_visible()
     # The server agrees: the record is gone without logging in again.
     page.goto(short_idle_server + "/portal/")

@@ -106,10 +106,13 @@
     }
   }
 
+  // To the login page, which leads back here after the login (a form restores its draft).
   function leave() {
     if (!leaving) {
       leaving = true;
-      window.location.assign(loginUrl);
+      var here = window.location.pathname + window.location.search;
+      var glue = loginUrl.indexOf("?") < 0 ? "?" : "&";
+      window.location.assign(loginUrl + glue + "next=" + encodeURIComponent(here));
     }
   }
 
