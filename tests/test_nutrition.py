@@ -17,6 +17,7 @@ from careteam.nutrition import services
 from careteam.nutrition.demo import seed_demo
 from careteam.nutrition.models import NutritionUpdate
 from careteam.record.services import EntryError, post_note
+from careteam.timefmt import format_date
 from tests.factories import add_member, make_client, make_provider, make_user
 
 TODAY = date.today()
@@ -447,7 +448,8 @@ def test_page_shows_chart_table_meal_plan_supplements_and_recent(app, client, au
     page = response.get_data(as_text=True)
     weights = _section(page, "weights")
     assert '<svg class="chart"' in weights and 'role="img"' in weights
-    assert (TODAY - timedelta(days=14)).isoformat() + ": 48.2 kg" in weights  # chart text
+    # The chart's text, its dates as every page shows them (timefmt.format_date).
+    assert format_date(TODAY - timedelta(days=14)) + ": 48.2 kg" in weights
     assert '<th scope="col">Date measured</th>' in weights
     assert "Latest: <strong>49 kg</strong>" in weights and "(+0.8 kg since" in weights
     table = weights[weights.index("<table") :]
