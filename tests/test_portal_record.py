@@ -5,6 +5,7 @@ with the FHIR file offered apart for health apps."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from careteam.practice.services import assign_practice
 from careteam.record.services import post_note
 from tests.factories import add_member, make_client, make_provider, make_user
 from tests.helpers import clear_audit_log
+from tests.worlds import SHARED, build_world, leaks, weight_re
 
 
 def _setup():
@@ -225,3 +227,15 @@ def test_the_access_log_leaves_out_what_is_not_a_providers_look(app, client, aut
     assert "Dana Okafor (Therapist) looked at your record at 18:30" in text
     assert "Sam Snoop" not in text and "digest" not in text.lower()
     assert text.count(" your record at ") == 2
+
+
+def test_the_printable_copy_holds_everything_shared_and_nothing_else(app, client, auth):
+    world = build_world()
+    auth.login(world.own.email)
+    page = _get(client, "/portal/record")
+    assert leaks(page) == []  # no private or team text, no blind weight
+    for slot, text in SHARED.items():
+        if slot in ("open weight", "preferred name"):
+            continue
+        assert text in page or html.escape(text) in page, slot
+    assert weight_re(world.open_weight).search(page)  # the open weight reaches the copy

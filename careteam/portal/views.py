@@ -104,7 +104,10 @@ def record():
         now=utcnow(),
     )
     client_id = access.client.id
-    services.record_shown(("view_printable_record", "client", client_id), client_id=client_id)
+    weights = [("view_shared_weights", "client", client_id)] if copy.weights else []
+    services.record_shown(
+        ("view_printable_record", "client", client_id), *weights, client_id=client_id
+    )
     return html
 
 
