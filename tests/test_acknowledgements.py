@@ -155,3 +155,32 @@ def test_pending_medication_acknowledgements_show_on_the_current_list(app, clien
     assert 'id="to-acknowledge"' not in page
     table = page[page.index('id="current-medications"') : page.index("</table>")]
     assert "Not yet seen by" not in table
+
+
+def test_the_api_shows_and_takes_urgent_note_acknowledgements(app, client, team):
+    from tests.factories import bearer, make_token
+
+    record, lead, psych = team
+    urgent = services.post_note(actor=psych, client=record, body="Crisis call", urgent=True)
+    plain = services.post_note(actor=psych, client=record, body="Routine")
+    base = f"/api/v1/clients/{record.id}"
+    as_lead, as_psych = bearer(make_token(lead)), bearer(make_token(psych))
+
+    items = client.get(f"{base}/timeline", headers=as_lead).get_json()["items"]
+    by_id = {item["id"]: item for item in items}
+    assert by_id[urgent.id]["acknowledgements"] == []
+    assert [p["id"] for p in by_id[urgent.id]["awaiting"]] == [lead.id]
+    assert by_id[plain.id]["acknowledgements"] == [] and by_id[plain.id]["awaiting"] is None
+
+    url = f"{base}/entries/{urgent.id}/acknowledgements"
+    first = client.post(url, headers=as_lead)
+    assert first.status_code == 201
+    assert first.headers["Location"].endswith(f"/clients/{record.id}/entries/{urgent.id}")
+    body = first.get_json()
+    assert [a["user"]["id"] for a in body["acknowledgements"]] == [lead.id]
+    assert body["awaiting"] == []
+    assert client.post(url, headers=as_lead).status_code == 200
+    assert _acks() == 1 and count_for("acknowledge_note", record.id) == 1
+    assert client.post(url, headers=as_psych).status_code == 422  # the author
+    ordinary = client.post(f"{base}/entries/{plain.id}/acknowledgements", headers=as_lead)
+    assert ordinary.status_code == 404

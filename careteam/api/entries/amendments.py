@@ -1,4 +1,5 @@
-"""The API's writes on an existing entry: amending it, acknowledging a medication change.
+"""The API's writes on an existing entry: amending it, acknowledging a medication change or
+an urgent note.
 
 Who may amend which entry is the access policy's (`access.load_entry(..., amend=True)`,
 as on the web pages); this module only says its refusals the API's way.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from flask_login import current_user
 from pydantic import ValidationError
 
-from careteam.access import Action, active_members, load_client, load_entry
+from careteam.access import Action, active_members, load_client, load_entry, visible_entry
 from careteam.api.blueprint import CLIENT, bp
 from careteam.api.entries.bodies import AMENDABLE, AmendmentIn
 from careteam.api.entries.output import EntryOut, entry_out
@@ -26,6 +27,7 @@ from careteam.api.openapi import operation
 from careteam.api.problems import ApiProblem, pydantic_errors
 from careteam.enums import EntryKind
 from careteam.medications import services as medications
+from careteam.record import acknowledgements
 from careteam.record import services as record
 from careteam.record.models import Entry
 
@@ -96,21 +98,25 @@ def amend_entry(client_id: int, entry_id: int, body: AmendmentIn):
 
 @bp.post(f"{ENTRY}/acknowledgements")
 @operation(
-    summary="Acknowledge a medication change",
+    summary="Acknowledge a medication change or an urgent note",
     responses={200: EntryOut, 201: EntryOut},
-    description="Say that you have seen a medication change: 201 the first time, 200 "
-    "when you had already acknowledged it (nothing changes). Any member of the care team "
-    "but the prescriber who recorded it. 404 for any entry that is not a medication change "
-    "you can see; 409 for a change that was amended since (acknowledge the newest "
-    "version). Answers with the change and its acknowledgements.",
+    description="Say that you have seen a medication change or an urgent note (the web "
+    "page's Acknowledge and Seen buttons): 201 the first time, 200 when you had already "
+    "(nothing changes). Any member of the care team but the entry's author (422 for the "
+    "author). 404 for any entry that is not a medication change or an urgent note you can "
+    "see; 409 for an entry that was amended since (acknowledge the newest version). "
+    "Answers with the entry and its acknowledgements.",
 )
 def acknowledge(client_id: int, entry_id: int):
     access = load_client(client_id, Action.VIEW_RECORD)
+    note = visible_entry(access.client.id, entry_id, current_user, {EntryKind.NOTE})
+    if note is not None and note.needs_acknowledgement:
+        return _acknowledge_note(access, note)
     try:
         change = medications.get_change(access.client, entry_id, current_user)
     except LookupError:
         raise ApiProblem(
-            404, "There is no medication change with this id on this record."
+            404, "There is no medication change or urgent note with this id on this record."
         ) from None
     if not change.is_current:
         raise ApiProblem(
@@ -123,4 +129,20 @@ def acknowledge(client_id: int, entry_id: int):
     out = EntryOut(entry_out(change, viewer=current_user, team=active_members(client_id)))
     if first:
         return out, 201, {"Location": entry_path(change)}
+    return out, 200
+
+
+def _acknowledge_note(access, note: Entry):
+    """An urgent note seen ("Seen" on the web page): the same answers as a medication's."""
+    if not note.is_current:
+        raise ApiProblem(
+            409,
+            f"This note was amended. Acknowledge the newest version, entry {_newest(note).id}.",
+        )
+    first = acknowledgements.acknowledge_note(actor=current_user, client=access.client, note=note)
+    client_id, note_id = access.client.id, note.id
+    note = visible_entry(client_id, note_id, current_user, {EntryKind.NOTE})
+    out = EntryOut(entry_out(note, viewer=current_user, team=active_members(client_id)))
+    if first:
+        return out, 201, {"Location": entry_path(note)}
     return out, 200

@@ -52,10 +52,25 @@ class EntryBase(BaseModel):
     current: bool = Field(description="False when a later version corrected this one.")
 
 
+class AcknowledgementOut(BaseModel):
+    user: PersonOut
+    acknowledged_at: datetime
+
+
 class NoteOut(EntryBase):
     kind: Literal["note"] = "note"
     title: str
     body: str = Field(description="The note as Markdown.")
+    acknowledgements: list[AcknowledgementOut] = Field(
+        default_factory=list,
+        description="Who on the team has seen an urgent note (its Seen button, or POST "
+        "../acknowledgements); always empty for other notes and for a client.",
+    )
+    awaiting: list[PersonOut] | None = Field(
+        default=None,
+        description="Active team members (not the author) who have not seen an urgent note "
+        "yet; null for other notes, for a client, or where the team is not given.",
+    )
 
 
 class GoalRef(BaseModel):
@@ -81,11 +96,6 @@ class GoalProgressOut(EntryBase):
     value: float
     unit: str
     comment: str
-
-
-class AcknowledgementOut(BaseModel):
-    user: PersonOut
-    acknowledged_at: datetime
 
 
 class MedicationOut(EntryBase):
@@ -182,8 +192,24 @@ def _common(entry: Entry) -> dict:
     }
 
 
+def _acknowledgements(entry) -> list[AcknowledgementOut]:
+    return [
+        AcknowledgementOut(user=person_out(ack.user), acknowledged_at=ack.acknowledged_at)
+        for ack in entry.acknowledgements
+    ]
+
+
 def _note(entry, viewer, team) -> NoteOut:
-    return NoteOut(**_common(entry), title=entry.title, body=entry.body)
+    # Who on the team has seen an urgent note is the team's: a client reads none of it.
+    if viewer.is_client or not entry.needs_acknowledgement:
+        return NoteOut(**_common(entry), title=entry.title, body=entry.body)
+    return NoteOut(
+        **_common(entry),
+        title=entry.title,
+        body=entry.body,
+        acknowledgements=_acknowledgements(entry),
+        awaiting=None if team is None else [person_out(u) for u in entry.awaiting(team)],
+    )
 
 
 def _goal_event(entry, viewer, team) -> GoalEventOut:
@@ -219,10 +245,7 @@ def _medication(entry, viewer, team) -> MedicationOut:
         regimen=entry.regimen,
         effective_date=entry.effective_date,
         reason=entry.reason,
-        acknowledgements=[
-            AcknowledgementOut(user=person_out(ack.user), acknowledged_at=ack.acknowledged_at)
-            for ack in entry.acknowledgements
-        ],
+        acknowledgements=_acknowledgements(entry),
         awaiting=None if team is None else [person_out(u) for u in entry.awaiting(team)],
     )
 
