@@ -12,8 +12,10 @@ from careteam.audit import AuditEvent
 from careteam.clients import services as client_services
 from careteam.digests import services as digest_services
 from careteam.drafts.models import Draft
+from careteam.drafts.rules import NUTRITION_TEXT_MAX
 from careteam.enums import DigestDetail, Discipline, Role, Visibility
 from careteam.extensions import db
+from careteam.nutrition import services as nutrition_services
 from careteam.record import services as record_services
 from careteam.record.models import Note
 from tests.factories import add_member, bearer, make_client, make_provider, make_token, make_user
@@ -340,3 +342,48 @@ def test_an_amendment_keeps_its_own_draft(app, client, auth, team):
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"/clients/{record.id}#e")
     assert [d.form for d in _drafts()] == ["note"]
+
+
+# Nutrition updates: the dietitian's meal-plan details are long text too.
+
+
+def test_a_nutrition_update_keeps_its_draft_until_posted(app, client, auth, team):
+    record, lead, _, _ = team
+    dietitian = make_provider(Discipline.DIETITIAN, name="Dee Dietitian")
+    add_member(record, dietitian, lead)
+    auth.login(dietitian.email)
+    fields = {
+        "draft_form": "nutrition",
+        "update_type": "meal_plan",
+        "text": "Three meals, three snacks; add a bedtime snack",
+        "weight_kg": "52,4",
+    }
+    assert auth.post(f"/clients/{record.id}/drafts", fields, headers=JSON).status_code == 200
+    page = client.get(f"/clients/{record.id}/nutrition/new").get_data(as_text=True)
+    assert "\nThree meals, three snacks; add a bedtime snack</textarea>" in page
+    assert re.search(r'<input checked[^>]*value="meal_plan"|value="meal_plan"[^>]*checked', page)
+    assert 'value="52,4"' in page  # as typed, in the dietitian's unit
+    assert "Your draft from" in page
+    response = auth.post(
+        f"/clients/{record.id}/nutrition/new",
+        {"update_type": "meal_plan", "text": "Three meals, three snacks; add a bedtime snack"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/clients/{record.id}/nutrition/#e")
+    assert _drafts() == []
+
+
+def test_only_a_dietitian_keeps_a_nutrition_draft(app, client, auth, team):
+    record, lead, _, _ = team
+    auth.login(lead.email)  # a therapist may not post nutrition updates
+    response = auth.post(
+        f"/clients/{record.id}/drafts",
+        {"draft_form": "nutrition", "text": "x"},
+        headers=JSON,
+    )
+    assert response.status_code == 403
+    assert _drafts() == []
+
+
+def test_the_nutrition_draft_limit_is_the_forms():
+    assert NUTRITION_TEXT_MAX == nutrition_services.TEXT_MAX

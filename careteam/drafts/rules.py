@@ -7,6 +7,10 @@ from enum import StrEnum
 
 from careteam.record.rules import NOTE_BODY_MAX, NOTE_TITLE_MAX
 
+# nutrition.services.TEXT_MAX (tests/test_drafts.py checks they agree): importing it here
+# would make a cycle, nutrition.services -> drafts.services -> drafts.rules.
+NUTRITION_TEXT_MAX = 5000
+
 # How often the browser saves while the author types (static/js/drafts.js reads it from
 # the form): a pause this long after the last keystroke saves.
 AUTOSAVE_DELAY_MS = 1500
@@ -17,6 +21,7 @@ class DraftForm(StrEnum):
 
     NOTE = "note"  # a new note on a client's timeline
     NOTE_AMENDMENT = "note_amendment"  # an amendment of a note (the parent is the note)
+    NUTRITION = "nutrition"  # a new nutrition update (meal plan, supplement, note, weight)
 
 
 @dataclass(frozen=True)
@@ -46,5 +51,16 @@ SPECS: dict[DraftForm, DraftSpec] = {
     DraftForm.NOTE: _NOTE,
     DraftForm.NOTE_AMENDMENT: DraftSpec(
         fields=_NOTE.fields, text=_NOTE.text, labels=_NOTE.labels, needs_parent=True
+    ),
+    DraftForm.NUTRITION: DraftSpec(
+        fields={
+            "update_type": 20,
+            "text": NUTRITION_TEXT_MAX,
+            "weight_kg": 20,
+            "measured_on": 10,
+            "blind": 5,
+        },
+        text=("text", "weight_kg"),
+        labels={"text": "The details", "weight_kg": "The weight"},
     ),
 }

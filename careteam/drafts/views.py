@@ -20,6 +20,11 @@ from careteam.timefmt import zone_of
 
 bp = Blueprint("drafts", __name__, url_prefix="/clients/<int:client_id>/drafts")
 
+# The right a draft of each form (without a parent entry) needs: the right to post it.
+POST_ACTION = {DraftForm.NOTE: Action.POST_NOTE, DraftForm.NUTRITION: Action.POST_NUTRITION}
+# Where each form is, to go back to it without JavaScript.
+FORM_ENDPOINT = {DraftForm.NOTE: "record.new_note", DraftForm.NUTRITION: "nutrition.new"}
+
 
 def _target(client_id: int) -> tuple[ClientAccess, DraftForm, int | None]:
     """The client and form a draft belongs to, loaded with the right to post that form.
@@ -40,13 +45,13 @@ def _target(client_id: int) -> tuple[ClientAccess, DraftForm, int | None]:
         if found.refusal is not None:
             abort(found.refusal.status)
         return found.access, form, parent_id
-    return load_client(client_id, Action.POST_NOTE), form, parent_id
+    return load_client(client_id, POST_ACTION[form]), form, parent_id
 
 
 def _form_url(client_id: int, form: DraftForm, parent_id: int | None) -> str:
     if form == DraftForm.NOTE_AMENDMENT:
         return url_for("record.amend_note", client_id=client_id, entry_id=parent_id)
-    return url_for("record.new_note", client_id=client_id)
+    return url_for(FORM_ENDPOINT[form], client_id=client_id)
 
 
 def saved_time(moment) -> str:

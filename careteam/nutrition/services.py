@@ -15,6 +15,8 @@ from careteam.access import entry_visible_to
 from careteam.auth.models import User
 from careteam.charts import line_chart
 from careteam.clients.models import Client
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import NutritionType, Visibility, WeightUnit
 from careteam.extensions import db
 from careteam.nutrition import units
@@ -123,13 +125,15 @@ def post_update(
     amends: NutritionUpdate | None = None,
     unit: str = WeightUnit.KG,
     confirmed_same_day: bool | None = None,
+    from_draft: bool = False,
 ) -> NutritionUpdate:
     """Post a nutrition update, or amend one; weight, date and blind apply to weights only.
 
     `weight_kg` is in `unit` as typed (stored in kilograms). `blind` None follows the
     client's "weights blind by default". With `confirmed_same_day` False, a second weight
     measured on a day that already has one is refused with SameDayWeight (the web form
-    asks first); None does not ask (the API, imports).
+    asks first); None does not ask (the API, imports). `from_draft`: posted from the web
+    form, whose draft (careteam/drafts) goes in the same transaction.
     """
     text = text or ""
     problems = check_update(
@@ -160,6 +164,8 @@ def post_update(
         blind=bool(blind) if is_weight else False,
         visibility=Visibility.TEAM,
     )
+    if from_draft and amends is None:
+        drafts.drop_posted_draft(author=actor, client=client, form=DraftForm.NUTRITION)
     if amends is not None:
         return amend_entry(amends, update, actor=actor, client=client)
     return add_entry(update, actor=actor, client=client)

@@ -6,6 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from careteam.access import Action, can, load_client, load_entry
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, NutritionType
 from careteam.errors import UserFacingError, attach_error
 from careteam.nutrition import services, units
@@ -35,6 +37,7 @@ SAVED = {
 
 
 def _save(form: NutritionForm, client, amends: NutritionUpdate | None = None):
+    # A new update comes from a form that keeps a draft; an amendment does not (yet).
     return services.post_update(
         actor=current_user,
         client=client,
@@ -46,7 +49,20 @@ def _save(form: NutritionForm, client, amends: NutritionUpdate | None = None):
         amends=amends,
         unit=form.unit,
         confirmed_same_day=bool(form.confirm_same_day.data),
+        from_draft=amends is None,
     )
+
+
+def _restore(form: NutritionForm, draft) -> None:
+    """Put a saved draft back into the form, each field as it was typed."""
+    fields = draft.fields
+    if fields.get("update_type") in set(NutritionType):
+        form.update_type.data = fields["update_type"]
+    for name in ("weight_kg", "measured_on"):
+        if fields.get(name):
+            getattr(form, name).raw_data = [fields[name]]
+    form.blind.data = fields.get("blind", "") in ("y", "on", "true", "1")
+    form.text.data = fields.get("text", "")
 
 
 def _unit() -> str:
@@ -97,10 +113,16 @@ def blind_default(client_id: int):
 def new(client_id: int):
     access = load_client(client_id, Action.POST_NUTRITION)
     form = NutritionForm(today=services.today_for(current_user), unit=_unit())
+    draft = None
     if request.method == "GET":
         form.blind.data = access.client.weights_blind_by_default
         if request.args.get("type") in set(NutritionType):
             form.update_type.data = request.args["type"]
+        draft = drafts.open_draft(
+            author=current_user, client=access.client, form=DraftForm.NUTRITION
+        )
+        if draft is not None:
+            _restore(form, draft)
     same_day = None
     if form.validate_on_submit():
         try:
@@ -122,6 +144,8 @@ def new(client_id: int):
         amending=None,
         blocked=False,
         same_day=same_day,
+        draft=draft,
+        draft_form=DraftForm.NUTRITION,
     ), status
 
 
