@@ -390,7 +390,8 @@ def test_the_portal_links_to_the_clients_own_export(app, client, auth):
     world = _build()
     auth.login(world.own.email)
     page = client.get("/portal/").get_data(as_text=True)
-    link = re.search(r'href="([^"]+)"[^>]*>Download my record \(FHIR\)<', page)
+    # Offered "for health apps", apart from the printable copy (issue 13 item 14).
+    link = re.search(r'For health apps:[^<]*<a href="([^"]+)"[^>]*>FHIR file<', page)
     assert link, "no download link on the portal home"
     assert link.group(1) == _url(world.record.id)
     assert client.get(link.group(1)).status_code == 200
