@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -138,7 +139,11 @@ def test_times_are_shown_in_the_viewers_zone(client, auth, provider):
     provider.time_zone = "Asia/Tokyo"
     db.session.commit()
     make_token(provider, name="Zoned")
-    assert " JST" in client.get(PAGE).get_data(as_text=True)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.name == "Zoned"))
+    # Tokyo's wall clock, in the one date format, with no zone name (item 11).
+    local = token.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%-d %b %Y, %H:%M")
+    page = client.get(PAGE).get_data(as_text=True)
+    assert local in page and "UTC" not in page
 
 
 @pytest.mark.parametrize(
