@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from careteam.enums import Discipline
 from tests.e2e.helpers import enter_code_if_asked
-from tests.factories import PASSWORD, make_client, make_provider
+from tests.factories import PASSWORD, add_member, make_client, make_provider
 from tests.helpers import serve
 
 pytestmark = pytest.mark.e2e
@@ -140,3 +140,25 @@ def test_typing_keeps_the_session_alive(app, short_idle_server, browser_page: Pa
     page.get_by_role("button", name="Add to timeline").click()
     expect(page).to_have_url(re.compile(rf"/clients/{record.id}#e\d+$"))
     expect(page.get_by_text("Your note was added to the timeline.")).to_be_visible()
+
+
+def test_a_nutrition_update_autosaves_and_comes_back(
+    app, live_server, browser_page: Page, screenshot
+):
+    lead = make_provider(Discipline.THERAPIST, name="Dana Okafor")
+    dietitian = make_provider(Discipline.DIETITIAN, email=EMAIL, name="Dee Dietitian")
+    record = make_client(lead, name="Robin Record")
+    add_member(record, dietitian, lead)
+    page = browser_page
+    log_in(page, live_server)
+    form_url = f"{live_server}/clients/{record.id}/nutrition/new"
+    page.goto(form_url)
+    page.get_by_label("Meal plan change").check()
+    details = "Add a bedtime snack: yoghurt and fruit. Keep three meals, two snacks."
+    page.get_by_label("Details").press_sequentially(details, delay=5)
+    expect(page.locator("[data-draft-status]")).to_contain_text("Draft saved")
+    page.goto(f"{live_server}/clients/{record.id}")  # away, then back: a closed tab
+    page.goto(form_url)
+    expect(page.get_by_label("Details")).to_have_value(details)
+    expect(page.get_by_label("Meal plan change")).to_be_checked()
+    screenshot(page, "draft-nutrition")
