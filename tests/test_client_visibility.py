@@ -18,6 +18,7 @@ from careteam.alerts.services import fan_out
 from careteam.digests import services as digests
 from careteam.extensions import db, utcnow
 from careteam.links import unsubscribe_token
+from careteam.portal import shared_record
 from tests.worlds import SHARED, World, build_world, leaks
 
 # The client's own pages, and their own record's FHIR export (the shared copy).
@@ -131,8 +132,12 @@ def test_the_clients_email_carries_nothing_clinical(app, sink):
     pref = digests.preference_for(own)
     pref.frequency, pref.detail, pref.send_when_empty = "daily", "full", True
     db.session.commit()
+    # Their digest holds what the portal shows them (issue 13 item 7), never the rest.
     content = digests.build_content(own, own.created_at, utcnow(), "full")
-    assert content.sections == [] and content.total == 0
+    shown = {e.id for e in shared_record.shared_timeline(world.record, limit=500).items}
+    listed = {e.id for section in content.sections for e in section.entries}
+    assert listed and listed <= shown and content.total == len(listed)
+    assert world.ids["private"] not in listed and world.ids["medication"] not in listed
     digest_id = digests.open_window(own.id, utcnow())
     db.session.commit()
     outcome = digests.send_batch([digest_id])
@@ -149,4 +154,3 @@ def test_the_clients_email_carries_nothing_clinical(app, sink):
         for part in ("plain", "html"):
             body = message.get_body((part,)).get_content()
             assert leaks(body) == [], part
-            assert SHARED["shared note"] not in body  # no clinical content at all
