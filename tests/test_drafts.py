@@ -12,9 +12,10 @@ from careteam.audit import AuditEvent
 from careteam.clients import services as client_services
 from careteam.digests import services as digest_services
 from careteam.drafts.models import Draft
-from careteam.drafts.rules import NUTRITION_TEXT_MAX
+from careteam.drafts.rules import MEDICATION_LENGTHS, NUTRITION_TEXT_MAX
 from careteam.enums import DigestDetail, Discipline, Role, Visibility
 from careteam.extensions import db
+from careteam.medications import services as medication_services
 from careteam.nutrition import services as nutrition_services
 from careteam.record import services as record_services
 from careteam.record.models import Note
@@ -387,3 +388,49 @@ def test_only_a_dietitian_keeps_a_nutrition_draft(app, client, auth, team):
 
 def test_the_nutrition_draft_limit_is_the_forms():
     assert NUTRITION_TEXT_MAX == nutrition_services.TEXT_MAX
+
+
+# Medication changes: the prescriber's reason, and the rest of what they typed.
+
+
+def test_a_medication_change_keeps_its_draft_until_posted(app, client, auth, team):
+    record, _, psych, _ = team
+    auth.login(psych.email)
+    fields = {
+        "draft_form": "medication",
+        "medication": "sertraline",
+        "action": "started",
+        "dose": "50",
+        "unit": "mg",
+        "route": "oral",
+        "frequency": "once daily",
+        "effective_date": "2026-12-01",
+        "reason": "Low mood and anxiety; discussed side effects with Robin",
+    }
+    assert auth.post(f"/clients/{record.id}/drafts", fields, headers=JSON).status_code == 200
+    # The draft comes first, even from a link that would prefill the form.
+    for path in ("new", "new?medication=sertraline&action=stopped"):
+        page = client.get(f"/clients/{record.id}/medications/{path}").get_data(as_text=True)
+        assert "\nLow mood and anxiety; discussed side effects with Robin</textarea>" in page
+        assert 'value="sertraline"' in page and 'value="2026-12-01"' in page
+        assert re.search(r'<option selected value="started"|value="started" selected', page)
+        assert "Your draft from" in page
+    posted = {k: v for k, v in fields.items() if k != "draft_form"}
+    response = auth.post(f"/clients/{record.id}/medications/new", posted)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/clients/{record.id}#e")
+    assert _drafts() == []
+
+
+def test_only_a_prescriber_keeps_a_medication_draft(app, client, auth, team):
+    record, lead, _, _ = team
+    auth.login(lead.email)  # a therapist does not prescribe
+    response = auth.post(
+        f"/clients/{record.id}/drafts", {"draft_form": "medication", "reason": "x"}, headers=JSON
+    )
+    assert response.status_code == 403
+    assert _drafts() == []
+
+
+def test_the_medication_draft_limits_are_the_forms():
+    assert MEDICATION_LENGTHS == medication_services.LENGTHS

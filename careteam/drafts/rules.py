@@ -7,9 +7,10 @@ from enum import StrEnum
 
 from careteam.record.rules import NOTE_BODY_MAX, NOTE_TITLE_MAX
 
-# nutrition.services.TEXT_MAX (tests/test_drafts.py checks they agree): importing it here
-# would make a cycle, nutrition.services -> drafts.services -> drafts.rules.
+# nutrition.services.TEXT_MAX and medications.services.LENGTHS (tests/test_drafts.py checks
+# they agree): importing them here would make a cycle, through drafts.services.
 NUTRITION_TEXT_MAX = 5000
+MEDICATION_LENGTHS = {"medication": 120, "unit": 20, "route": 40, "frequency": 80, "reason": 2000}
 
 # How often the browser saves while the author types (static/js/drafts.js reads it from
 # the form): a pause this long after the last keystroke saves.
@@ -22,6 +23,7 @@ class DraftForm(StrEnum):
     NOTE = "note"  # a new note on a client's timeline
     NOTE_AMENDMENT = "note_amendment"  # an amendment of a note (the parent is the note)
     NUTRITION = "nutrition"  # a new nutrition update (meal plan, supplement, note, weight)
+    MEDICATION = "medication"  # a new medication change (its reason above all)
 
 
 @dataclass(frozen=True)
@@ -62,5 +64,10 @@ SPECS: dict[DraftForm, DraftSpec] = {
         },
         text=("text", "weight_kg"),
         labels={"text": "The details", "weight_kg": "The weight"},
+    ),
+    DraftForm.MEDICATION: DraftSpec(
+        fields={**MEDICATION_LENGTHS, "action": 20, "dose": 20, "effective_date": 10},
+        text=("medication", "dose", "reason"),
+        labels={"medication": "The medication", "reason": "The reason"},
     ),
 }

@@ -21,9 +21,17 @@ from careteam.timefmt import zone_of
 bp = Blueprint("drafts", __name__, url_prefix="/clients/<int:client_id>/drafts")
 
 # The right a draft of each form (without a parent entry) needs: the right to post it.
-POST_ACTION = {DraftForm.NOTE: Action.POST_NOTE, DraftForm.NUTRITION: Action.POST_NUTRITION}
+POST_ACTION = {
+    DraftForm.NOTE: Action.POST_NOTE,
+    DraftForm.NUTRITION: Action.POST_NUTRITION,
+    DraftForm.MEDICATION: Action.POST_MEDICATION,
+}
 # Where each form is, to go back to it without JavaScript.
-FORM_ENDPOINT = {DraftForm.NOTE: "record.new_note", DraftForm.NUTRITION: "nutrition.new"}
+FORM_ENDPOINT = {
+    DraftForm.NOTE: "record.new_note",
+    DraftForm.NUTRITION: "nutrition.new",
+    DraftForm.MEDICATION: "medications.new",
+}
 
 
 def _target(client_id: int) -> tuple[ClientAccess, DraftForm, int | None]:

@@ -18,6 +18,8 @@ from careteam import access, audit
 from careteam.access import entry_visible_to
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import AuditOutcome, MedicationAction, Visibility
 from careteam.extensions import db
 from careteam.medications.derive import MedicationHistory, medication_histories
@@ -211,11 +213,13 @@ def record_change(
     frequency: str = "",
     reason: str = "",
     amends: MedicationChange | None = None,
+    from_draft: bool = False,
 ) -> MedicationChange:
     """Record a medication change on the client's timeline, or amend one.
 
     The caller has checked that the actor may post medication changes; `amend_entry`
-    checks that only the author amends, and only the current version.
+    checks that only the author amends, and only the current version. `from_draft`: posted
+    from the web form, whose draft (careteam/drafts) goes in the same transaction.
     """
     problems = check_change(
         medication=medication,
@@ -251,6 +255,8 @@ def record_change(
         _check_against_list(change, client=client, ignore=amends.id)
         return amend_entry(amends, change, actor=actor, client=client)
     _check_against_list(change, client=client, ignore=None)
+    if from_draft:
+        drafts.drop_posted_draft(author=actor, client=client, form=DraftForm.MEDICATION)
     return add_entry(change, actor=actor, client=client)
 
 

@@ -6,6 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from careteam.access import Action, can, load_client, load_entry
+from careteam.drafts import services as drafts
+from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, MedicationAction
 from careteam.errors import UserFacingError, attach_error
 from careteam.medications import services
@@ -43,7 +45,14 @@ def index(client_id: int):
     )
 
 
-def _render_form(form: MedicationChangeForm, client, *, amends: MedicationChange | None = None):
+def _render_form(
+    form: MedicationChangeForm,
+    client,
+    *,
+    amends: MedicationChange | None = None,
+    draft=None,
+    draft_form: DraftForm | None = None,
+):
     status = 400 if request.method == "POST" else 200
     page = render_template(
         "medications/form.html",
@@ -53,6 +62,8 @@ def _render_form(form: MedicationChangeForm, client, *, amends: MedicationChange
         units=UNITS,
         routes=ROUTES,
         frequencies=FREQUENCIES,
+        draft=draft,
+        draft_form=draft_form,
     )
     return page, status
 
@@ -72,6 +83,7 @@ def _save(form: MedicationChangeForm, client, *, amends: MedicationChange | None
             frequency=form.frequency.data or "",
             reason=form.reason.data or "",
             amends=amends,
+            from_draft=amends is None,  # a new change's form keeps a draft
         )
     except UserFacingError as error:
         attach_error(form, error)
@@ -86,9 +98,15 @@ def new(client_id: int):
     today = services.today_for(current_user)
     form = MedicationChangeForm()
     form.today = today
+    draft = None
     if request.method == "GET":
         form.effective_date.data = today
-        _prefill_from_list(form, client, today)
+        draft = drafts.open_draft(author=current_user, client=client, form=DraftForm.MEDICATION)
+        if draft is not None:
+            # What the prescriber typed and did not post comes first; they may discard it.
+            _restore(form, draft)
+        else:
+            _prefill_from_list(form, client, today)
     elif form.validate():
         change = _save(form, client)
         if change is not None:
@@ -98,7 +116,18 @@ def new(client_id: int):
                 "success",
             )
             return redirect(_landing(client_id, change))
-    return _render_form(form, client)
+    return _render_form(form, client, draft=draft, draft_form=DraftForm.MEDICATION)
+
+
+def _restore(form: MedicationChangeForm, draft) -> None:
+    """Put a saved draft back into the form, each field as it was typed."""
+    fields = draft.fields
+    for name in ("medication", "dose", "unit", "route", "frequency", "reason"):
+        getattr(form, name).data = fields.get(name, "")
+    if fields.get("action") in set(MedicationAction):
+        form.action.data = fields["action"]
+    if fields.get("effective_date"):
+        form.effective_date.raw_data = [fields["effective_date"]]
 
 
 def _landing(client_id: int, change: MedicationChange) -> str:

@@ -1,5 +1,5 @@
-"""Drafts: the unposted text of a note or a nutrition update (later a reply), private to
-its author.
+"""Drafts: the unposted text of a note, a nutrition update or a medication change (later a
+reply), private to its author.
 
 One row per author, client and form slot (`key`: the form, and the entry it acts on);
 deleted when the entry is posted or the author discards it.
@@ -33,7 +33,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "form IN ('note', 'note_amendment', 'nutrition')", name=op.f("ck_drafts_form_valid")
+            "form IN ('note', 'note_amendment', 'nutrition', 'medication')",
+            name=op.f("ck_drafts_form_valid"),
         ),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_drafts_author_id_users")
