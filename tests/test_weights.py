@@ -156,7 +156,9 @@ def test_the_lead_may_set_the_default_and_another_member_may_not(app, client, au
     )
     auth.logout()
     auth.login(lead.email)
-    assert auth.post(url, {"blind": "y"}).status_code == 302
+    response = auth.post(url, {"blind": "y"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/clients/{record.id}/nutrition/#weights")
     assert db.session.get(type(record), record.id).weights_blind_by_default
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import ARTIFACTS, DESKTOP, PHONE
 from tests.helpers import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,9 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Playwright's default of 30 s hides a hung page for too long.
 TIMEOUT_MS = 10_000
 

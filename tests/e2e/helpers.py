@@ -4,6 +4,7 @@ factories enrolled."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pyotp
 from playwright.sync_api import Page, expect
@@ -13,6 +14,11 @@ from careteam.auth.models import User
 from careteam.auth.two_factor_models import TwoFactorCredential
 from careteam.extensions import db
 from tests.factories import TOTP_SECRET
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Screenshots land here; CI keeps the folder as an artifact.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def enter_code_if_asked(page: Page, email: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -20,15 +19,13 @@ from careteam.clients import services as clients
 from careteam.enums import Discipline, GoalDirection, NutritionType, Role
 from careteam.goals.services import GoalFields, check_in, create_goal
 from careteam.nutrition.services import post_update
-from tests.e2e.helpers import enter_code_if_asked
+from tests.e2e.helpers import ARTIFACTS, PHONE, enter_code_if_asked
 from tests.factories import PASSWORD, add_member, make_client, make_provider, make_user
 
 pytestmark = pytest.mark.e2e
 
 LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 MIN_PX = 12
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # For each label of each chart: the font size at the size shown, and its box's height.
 MEASURE = """
 () => [...document.querySelectorAll('svg.chart')].map(svg => {

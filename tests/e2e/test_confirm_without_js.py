@@ -12,8 +12,7 @@ from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember
 from careteam.enums import Discipline, MemberStatus, Role
 from careteam.extensions import db
-from tests.e2e.conftest import DESKTOP
-from tests.e2e.helpers import enter_code_if_asked
+from tests.e2e.helpers import DESKTOP, enter_code_if_asked
 from tests.factories import PASSWORD, add_member, make_client, make_provider, make_user
 
 pytestmark = pytest.mark.e2e
