@@ -140,6 +140,16 @@ def test_form_preselects_the_type_and_shows_every_field(app, client, auth, team)
     assert " checked" not in page
 
 
+def test_the_date_measured_starts_as_the_dietitians_own_today(app, client, auth, team):
+    record, _, dietitian = team
+    dietitian.time_zone = "Pacific/Kiritimati"  # UTC+14: a day ahead of most servers
+    db.session.commit()
+    auth.login(dietitian.email)
+    page = client.get(_path(record, "/new?type=weight")).get_data(as_text=True)
+    local_today = services.today_for(dietitian).isoformat()
+    assert f'name="measured_on" type="date" value="{local_today}"' in page
+
+
 # Validation
 
 ABC = "Enter the weight as a number of kilograms"

@@ -116,6 +116,8 @@ def new(client_id: int):
     draft = None
     if request.method == "GET":
         form.blind.data = access.client.weights_blind_by_default
+        # Most weights are taken the day they are recorded: the date starts as today.
+        form.measured_on.data = form.today
         if request.args.get("type") in set(NutritionType):
             form.update_type.data = request.args["type"]
         draft = drafts.open_draft(
