@@ -119,5 +119,6 @@ def test_every_entry_posted_through_the_api_is_in_the_fhir_export(app, client):
     text = own_copy.get_data(as_text=True)
     assert "Shared note via API 4712, corrected" in text
     assert "Walk more via API" in text
-    for unshared in ("4711", "4713", "4714", "lithium-api", "71.3", "63.4"):
+    assert "63.4" in text  # an open weight reaches the client (issue 13 item 8)
+    for unshared in ("4711", "4713", "4714", "lithium-api", "71.3"):
         assert unshared not in text

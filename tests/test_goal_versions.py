@@ -216,7 +216,9 @@ def test_plural_and_singular():
 # Migration 0016 gives each goal's newest event the goal's current values
 
 
-def test_the_migration_gives_each_goals_newest_event_its_state(backend, tmp_path, tmp_root, request):
+def test_the_migration_gives_each_goals_newest_event_its_state(
+    backend, tmp_path, tmp_root, request
+):
     from flask_migrate import downgrade, upgrade
 
     from careteam import create_app

@@ -49,6 +49,7 @@ ID_ARGS = {
 ENTRY_KIND = {
     "record.entry": "note",
     "record.amend_note": "note",
+    "record.acknowledge_note": "note",
     "goals.amend_progress": "progress",
     "medications.amend": "medication",
     "medications.acknowledge": "medication",

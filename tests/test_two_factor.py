@@ -279,6 +279,18 @@ def test_the_enrolment_guard_lets_logout_through(app, client, auth):
     assert response.headers["Location"] == "/login"
 
 
+def test_typing_on_the_enrolment_page_keeps_the_session_alive(app, client, auth):
+    """Typing the code is activity: its keep-alive must not be sent back to the enrolment
+    page, which the page's script took as a logoff and reloaded, losing the code typed."""
+    admin = make_user(Role.ADMIN, two_factor=False)
+    auth.login(admin.email)
+    response = client.post(
+        "/session/keepalive", headers={"X-CSRFToken": auth.token("/settings/two-factor")}
+    )
+    assert response.status_code == 204
+    assert client.get("/admin/users").headers["Location"] == "/settings/two-factor"
+
+
 @pytest.mark.parametrize(("required", "status"), [(True, 302), (False, 200)])
 def test_providers_need_two_factor_unless_configured_otherwise(
     app, client, auth, required, status

@@ -35,8 +35,10 @@ bp = Blueprint("two_factor", __name__)
 # so that it does not cost a query on every request.
 PENDING_KEY = "tfa_pending"
 VERIFIED_KEY = "tfa_ok"
-# What a user who must enrol may still reach.
-ENROLMENT_ENDPOINTS = frozenset({"two_factor.settings", "auth.logout", "static", "auth.favicon"})
+# What a user who must enrol may still reach (typing the code keeps the session alive).
+ENROLMENT_ENDPOINTS = frozenset(
+    {"two_factor.settings", "auth.logout", "auth.keepalive", "static", "auth.favicon"}
+)
 
 
 def enforce_enrolment():
