@@ -84,6 +84,24 @@ def test_who_viewed_my_record_is_grouped_by_provider_and_day(app, client, auth):
     assert text.count("2 Dec 2026") == 1 and text.count("1 Dec 2026") == 1
 
 
+def test_one_correction_of_several_details_is_one_act(app, client, auth):
+    """The use case writes one audit row per corrected field; the client reads one act."""
+    record, own, lead, _ = _setup()
+    clear_audit_log()
+    services.correct_details(
+        actor=lead,
+        client=record,
+        full_name="Jamie Q. Doe",
+        preferred_name="Jay",
+        pronouns="they/them",
+        date_of_birth=date(1990, 5, 1),
+    )
+    auth.login(own.email)
+    text = _text(_get(client, "/portal/access"))
+    assert "Dana Okafor (Therapist) corrected your name or other details at" in text
+    assert "corrected your name or other details 4 times" not in text
+
+
 def test_who_viewed_my_record_never_names_what_the_client_cannot_open(app, client, auth):
     record, own, lead, psych = _setup()
     private = post_note(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -101,6 +101,9 @@ def describe(action: str, *, opens: bool = False) -> str:
     if action.startswith("view_"):
         return "looked at your record"
     return "updated your record"
+
+
+ONE_ACT = timedelta(seconds=1)
 
 
 @dataclass
@@ -194,8 +197,15 @@ def group_by_person_and_day(client: Client, events: list[AuditEvent]) -> list[Ac
         elif emergency and not line.emergency:
             line.emergency, line.role = True, _role(actor, True)
         line.first_at = min(line.first_at, event.occurred_at)
+    # One use case may write several rows (a correction of three details writes three):
+    # the same person, act and object within one second is one act to the client.
+    last_seen: dict[tuple, datetime] = {}
     for event in reversed(events):  # each line's acts in the order they happened
         line = lines[(local_date(event.occurred_at), event.actor.id)]
+        act = (event.actor.id, event.action, event.object_type, event.object_id)
+        previous, last_seen[act] = last_seen.get(act), event.occurred_at
+        if previous is not None and event.occurred_at - previous < ONE_ACT:
+            continue
         words = describe(event.action, opens=(event.object_type, event.object_id) in opens)
         line.acts[words] = line.acts.get(words, 0) + 1
     return list(lines.values())
