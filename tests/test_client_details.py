@@ -157,9 +157,12 @@ def test_the_header_shows_the_team_age_and_date_of_birth(app, client, auth):
         assert "<dt>Age</dt>" in page and f"{age} " in page and "9 Apr 2001" in page
         auth.logout()
     auth.login(lead.email)
-    assert f'href="/clients/{record.id}/details">Correct details' in client.get(
-        f"/clients/{record.id}"
-    ).get_data(as_text=True)
+    for tab in ("", "/team"):  # the timeline, and the team page where who-is-who lives
+        page = client.get(f"/clients/{record.id}{tab}").get_data(as_text=True)
+        assert f'href="/clients/{record.id}/details">Correct details' in page, tab
+    auth.logout()
+    auth.login(member.email)  # only the lead is offered it
+    assert "Correct details" not in client.get(f"/clients/{record.id}/team").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

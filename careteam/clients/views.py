@@ -199,6 +199,8 @@ def team(client_id: int):
         invitations=(pending_invitations(client.id) if can_manage or can_link_portal else []),
         confirm=ConfirmForm(),
         emergency_accesses=emergency_accesses,
+        # Who the client is belongs with the team page too: the lead corrects it here.
+        may={"details": can(Action.CORRECT_CLIENT_DETAILS, access)},
         active="team",
     )
 
