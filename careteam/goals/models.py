@@ -31,7 +31,24 @@ GOAL_ACHIEVEMENT_LABELS = {
 OPEN_STATUSES = frozenset({GoalStatus.PROPOSED, GoalStatus.ACTIVE, GoalStatus.ON_HOLD})
 
 
-class Goal(db.Model):
+class GoalLabels:
+    """Words for a goal's status, achievement and direction: the goal's and a version's
+    (each has `status`, `achievement` and `direction` of its own)."""
+
+    @property
+    def status_label(self) -> str:
+        return GOAL_STATUS_LABELS[GoalStatus(self.status)]
+
+    @property
+    def achievement_label(self) -> str:
+        return GOAL_ACHIEVEMENT_LABELS[GoalAchievement(self.achievement)]
+
+    @property
+    def direction_label(self) -> str:
+        return GoalDirection(self.direction).label
+
+
+class Goal(GoalLabels, db.Model):
     """A goal's current state; every change to it is also an entry on the timeline.
 
     `version` is SQLAlchemy's optimistic lock: saving an edit made from a stale page
@@ -74,18 +91,6 @@ class Goal(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def status_label(self) -> str:
-        return GOAL_STATUS_LABELS[GoalStatus(self.status)]
-
-    @property
-    def achievement_label(self) -> str:
-        return GOAL_ACHIEVEMENT_LABELS[GoalAchievement(self.achievement)]
-
-    @property
-    def direction_label(self) -> str:
-        return GoalDirection(self.direction).label
 
     @property
     def is_open(self) -> bool:
@@ -135,7 +140,7 @@ def _number(value: Decimal | float | int) -> str:
 
 
 @dataclass(frozen=True)
-class GoalVersion:
+class GoalVersion(GoalLabels):
     """One version of a goal, as a timeline card shows it."""
 
     title: str
@@ -180,18 +185,6 @@ class GoalVersion:
             status=state["status"],
             achievement=state["achievement"],
         )
-
-    @property
-    def status_label(self) -> str:
-        return GOAL_STATUS_LABELS[GoalStatus(self.status)]
-
-    @property
-    def achievement_label(self) -> str:
-        return GOAL_ACHIEVEMENT_LABELS[GoalAchievement(self.achievement)]
-
-    @property
-    def direction_label(self) -> str:
-        return GoalDirection(self.direction).label
 
 
 class GoalProgress(Entry):

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import access, audit
@@ -29,6 +28,7 @@ from careteam.medications.models import (
     format_dose,
     medication_key,
 )
+from careteam.record import acknowledgements
 from careteam.record.services import EntryError, add_entry, amend_entry, check_amendable
 from careteam.timefmt import today_for
 
@@ -286,21 +286,13 @@ def acknowledge(*, actor: User, client: Client, entry_id: int) -> bool:
         raise EntryError("This change was amended. Acknowledge the newest version instead.")
     if change.acknowledged_by(actor.id):
         return False
-    db.session.add(MedicationAck(change_id=change.id, user_id=actor.id))
-    audit.record(
-        "acknowledge_medication",
-        object_type="entry",
-        object_id=change.id,
-        client_id=client.id,
+    return acknowledgements.store(
+        MedicationAck(change_id=change.id, user_id=actor.id),
+        action="acknowledge_medication",
+        entry=change,
+        client=client,
         actor=actor,
     )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Two clicks raced; the other one recorded the acknowledgement.
-        db.session.rollback()
-        return False
-    return True
 
 
 def change_form_data(change: MedicationChange) -> dict:

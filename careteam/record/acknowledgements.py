@@ -87,14 +87,20 @@ def acknowledge_note(*, actor: User, client: Client, note: Entry) -> bool:
     )
     if already is not None:
         return False
-    db.session.add(NoteAck(note_id=note.id, user_id=actor.id))
-    audit.record(
-        "acknowledge_note",
-        object_type="entry",
-        object_id=note.id,
-        client_id=client.id,
+    return store(
+        NoteAck(note_id=note.id, user_id=actor.id),
+        action="acknowledge_note",
+        entry=note,
+        client=client,
         actor=actor,
     )
+
+
+def store(ack: db.Model, *, action: str, entry: Entry, client: Client, actor: User) -> bool:
+    """Save one member's acknowledgement of an entry (a note's or a medication change's),
+    audited, in one commit; False when a concurrent click already saved it."""
+    db.session.add(ack)
+    audit.record(action, object_type="entry", object_id=entry.id, client_id=client.id, actor=actor)
     try:
         db.session.commit()
     except IntegrityError:
