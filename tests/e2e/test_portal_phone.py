@@ -89,6 +89,9 @@ def _seed() -> None:
 
 def _assert_phone_layout(page: Page) -> None:
     """One column, no sideways scrolling, and every tap target at least 44 px."""
+    # A heading shows before the stylesheet has arrived on a busy machine: measure the page
+    # as styled (a CI run once measured every target unstyled, about 20 px high).
+    page.wait_for_load_state("load")
     sizes = page.evaluate(
         """() => {
           const shown = e => e.offsetParent !== null;
