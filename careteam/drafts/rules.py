@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from careteam.medications.models import LENGTHS as MEDICATION_LENGTHS
+from careteam.nutrition.models import TEXT_MAX as NUTRITION_TEXT_MAX
 from careteam.record.rules import NOTE_BODY_MAX, NOTE_TITLE_MAX
 
-# nutrition.services.TEXT_MAX and medications.services.LENGTHS (tests/test_drafts.py checks
-# they agree): importing them here would make a cycle, through drafts.services.
-NUTRITION_TEXT_MAX = 5000
-MEDICATION_LENGTHS = {"medication": 120, "unit": 20, "route": 40, "frequency": 80, "reason": 2000}
+# The forms' own limits, from the models beside their columns (the services import them
+# from there too; importing the services here would make a cycle through drafts.services).
 
 # How often the browser saves while the author types (static/js/drafts.js reads it from
 # the form): a pause this long after the last keystroke saves.

@@ -13,6 +13,9 @@ from careteam.enums import EntryKind, MedicationAction, enum_check
 from careteam.extensions import db, utcnow
 from careteam.record.models import Acknowledged, Entry
 
+# The longest value of each text field of a change (services check them; drafts keep no more).
+LENGTHS = {"medication": 120, "unit": 20, "route": 40, "frequency": 80, "reason": 2000}
+
 ACTION_LABELS = {
     MedicationAction.STARTED: "Started",
     MedicationAction.DOSE_CHANGED: "Dose changed",

@@ -23,6 +23,7 @@ from careteam.enums import AuditOutcome, MedicationAction, Visibility
 from careteam.extensions import db
 from careteam.medications.derive import MedicationHistory, medication_histories
 from careteam.medications.models import (
+    LENGTHS,
     MedicationAck,
     MedicationChange,
     format_dose,
@@ -37,7 +38,6 @@ MAX_DAYS_AHEAD = 365
 MAX_DOSE = Decimal("1000000")
 # Actions that need a reason: the team should know why a medication stopped or changed.
 NEEDS_REASON = frozenset({MedicationAction.STOPPED, MedicationAction.DOSE_CHANGED})
-LENGTHS = {"medication": 120, "unit": 20, "route": 40, "frequency": 80, "reason": 2000}
 
 MESSAGES = {
     "medication": "Enter the medication's name.",

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from careteam.enums import EntryKind, NutritionType, enum_check
 from careteam.record.models import Entry
 
+# The longest text of a nutrition update (services check it; drafts keep no more).
+TEXT_MAX = 5000
+
 NUTRITION_TYPE_LABELS = {
     NutritionType.MEAL_PLAN: "Meal plan change",
     NutritionType.WEIGHT: "Weight",

@@ -20,14 +20,13 @@ from careteam.drafts.rules import DraftForm
 from careteam.enums import NutritionType, Visibility, WeightUnit
 from careteam.extensions import db
 from careteam.nutrition import units
-from careteam.nutrition.models import NutritionUpdate
+from careteam.nutrition.models import TEXT_MAX, NutritionUpdate
 from careteam.record.services import EntryError, add_entry, amend_entry
 from careteam.timefmt import today_for, zone_of
 
 WEIGHT_MIN_KG = units.MIN_KG
 WEIGHT_MAX_KG = units.MAX_KG
 CENT = units.CENT
-TEXT_MAX = 5000
 # What the nutrition page shows at most: two years of weekly weights, and recent updates.
 WEIGHT_LIMIT = 104
 SUPPLEMENT_LIMIT = 5
