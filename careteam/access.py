@@ -31,7 +31,7 @@ from careteam.enums import (
     Role,
     Visibility,
 )
-from careteam.extensions import db
+from careteam.extensions import db, joins_as_written
 from careteam.record.models import Entry, entries_of_every_kind
 from careteam.timefmt import zone_of
 
@@ -422,7 +422,11 @@ def visible_entry(
         .where(entry_visible_to(viewer, entity))
         .options(joinedload(entity.author))
     )
-    entry = db.session.scalar(stmt)
+    if isinstance(entity, type):  # one kind: two tables
+        entry = db.session.scalar(stmt)
+    else:
+        with joins_as_written():  # every kind's table
+            entry = db.session.scalar(stmt)
     if entry is None or (kinds is not None and entry.kind not in {str(k) for k in kinds}):
         return None
     return entry

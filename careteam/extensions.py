@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, has_app_context
@@ -11,7 +13,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -130,3 +132,28 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@contextmanager
+def joins_as_written() -> Iterator[None]:
+    """Queries inside are joined in the order they are written (PostgreSQL only).
+
+    The queries over every kind of entry join up to 17 tables (`entries`, each kind's own
+    table and what their joined loads bring). PostgreSQL searched join orders for them on
+    every request: EXPLAIN ANALYZE gave 69 ms planning and 1 ms execution for the
+    timeline's page of 20, and a prepared plan does not survive the connection's return
+    to the pool (psycopg forgets its prepared statements at each ROLLBACK). Written order
+    is the right one here: `entries` narrowed by its index first, then each kind's row
+    and each loaded row by primary key. With join_collapse_limit = 1 the same query plans
+    in 2.8 ms and runs as fast. `SET LOCAL` holds until the transaction ends, so the
+    default is put back as soon as the block ends. SQLite plans these in microseconds
+    and is left alone.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text("SET LOCAL join_collapse_limit = 1"))
+    try:
+        yield
+    finally:
+        db.session.execute(text("SET LOCAL join_collapse_limit TO DEFAULT"))

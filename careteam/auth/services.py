@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, request, session, url_for
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from careteam import audit
 from careteam.auth import passwords, throttle
@@ -204,8 +205,11 @@ def user_for_session(user_id: str) -> User | None:
     token = session.get(SESSION_KEY)
     if not token or not user_id.isdigit():
         return None
+    # One statement: the session with its user (a lazy load would be a second).
     row = db.session.scalar(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+        select(UserSession)
+        .where(UserSession.token_hash == _token_hash(token))
+        .options(joinedload(UserSession.user))
     )
     now = utcnow()
     if row is None or row.user_id != int(user_id) or not _is_live(row, now):

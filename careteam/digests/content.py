@@ -16,7 +16,7 @@ from careteam.auth.models import User
 from careteam.clients.models import CareTeamChange, CareTeamMember, Client
 from careteam.digests.models import Digest, DigestMute
 from careteam.enums import DigestDetail, DigestStatus, EntryKind, MemberStatus, Role, Visibility
-from careteam.extensions import db
+from careteam.extensions import db, joins_as_written
 from careteam.links import external_url, unsubscribe_url
 from careteam.record.models import Entry, entries_of_every_kind
 from careteam.record.summary import summary_line
@@ -235,7 +235,9 @@ def _team_entries(user: User, start: datetime, end: datetime) -> list[tuple[Clie
         .order_by(poly.client_id, poly.created_at)
     )
     grouped: dict[int, tuple[Client, list]] = {}
-    for entry in db.session.scalars(stmt).unique():
+    with joins_as_written():
+        entries = list(db.session.scalars(stmt).unique())
+    for entry in entries:
         grouped.setdefault(entry.client_id, (entry.client, []))[1].append(entry)
     return list(grouped.values())
 

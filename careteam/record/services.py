@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -18,7 +20,7 @@ from careteam.drafts import services as drafts
 from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
-from careteam.extensions import db, utcnow
+from careteam.extensions import db, joins_as_written, utcnow
 from careteam.paging import Cursor, Page, older_than, page_of
 from careteam.record.models import (
     Entry,
@@ -226,7 +228,9 @@ def timeline(
     if author_id:
         stmt = stmt.where(poly.author_id == author_id)
     stmt = narrow(stmt, poly, since=since, until=until, cursor=cursor)
-    return entry_page(list(db.session.scalars(stmt).unique()), limit)
+    with joins_as_written():
+        rows = list(db.session.scalars(stmt).unique())
+    return entry_page(rows, limit)
 
 
 def narrow(stmt, entity, *, since=None, until=None, cursor: Cursor | None = None):
@@ -269,7 +273,8 @@ def history_of(root: int, *, viewer: User | None = None) -> list[Entry]:
     )
     if viewer is not None:
         stmt = stmt.where(entry_visible_to(viewer, poly))
-    return list(db.session.scalars(stmt).unique())
+    with joins_as_written():
+        return list(db.session.scalars(stmt).unique())
 
 
 @dataclass(frozen=True)
@@ -328,11 +333,22 @@ def open_timeline(*, viewer: User, client: Client, move_marker: bool) -> OpenedT
     audit.record_view(
         action="view_record", object_type="client", object_id=client_id, client_id=client_id
     )
+    # Everyone ever on the team, with their accounts, in one statement: the author filter
+    # lists them all, the page's team is the active ones.
+    members = list(
+        db.session.scalars(
+            select(CareTeamMember)
+            .where(CareTeamMember.client_id == client_id)
+            .options(joinedload(CareTeamMember.provider))
+            .order_by(CareTeamMember.id)
+        )
+    )
+    authors = {member.provider_id: member.provider for member in members}
     return OpenedTimeline(
         # Never opened: every entry by someone else is new, as the dashboard counts them.
         previous_visit=previous or FIRST_VISIT,
-        authors=team_authors(client),
-        team=access.active_members(client_id),
+        authors=sorted(authors.values(), key=lambda user: user.display_name),
+        team=[member for member in members if member.is_active],
     )
 
 
@@ -343,20 +359,27 @@ def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime |
     the visit before the last one: what the last whole first page marked New stays New
     on its filtered and older pages.
     """
-    visit = db.session.scalar(
-        select(RecordVisit).where(
-            RecordVisit.user_id == viewer.id, RecordVisit.client_id == client.id
-        )
-    )
     if not move:
-        return visit.previous_seen_at if visit else None
-    previous = visit.last_seen_at if visit else None
-    if visit is None:
-        db.session.add(RecordVisit(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow()))
-    else:
-        visit.previous_seen_at = visit.last_seen_at
-        visit.last_seen_at = utcnow()
-    return previous
+        return db.session.scalar(
+            select(RecordVisit.previous_seen_at).where(
+                RecordVisit.user_id == viewer.id, RecordVisit.client_id == client.id
+            )
+        )
+    # One statement, where there were two (read the visit, then write it), and atomic:
+    # two tabs opening the record at once cannot both read the same previous visit and
+    # lose one. The update keeps the visit it replaces as previous_seen_at and answers
+    # it; a first visit inserts the row and answers NULL.
+    table = RecordVisit.__table__
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow())
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.user_id, table.c.client_id],
+        set_={
+            "previous_seen_at": table.c.last_seen_at,
+            "last_seen_at": stmt.excluded.last_seen_at,
+        },
+    ).returning(table.c.previous_seen_at)
+    return db.session.execute(stmt).scalar_one()
 
 
 def visits_of(viewer: User) -> Subquery:
@@ -396,18 +419,6 @@ def unread_counts(viewer: User, client_ids: list[int]) -> dict[int, int]:
         .group_by(Entry.client_id)
     )
     return {client_id: count for client_id, count in rows}
-
-
-def team_authors(client: Client) -> list[User]:
-    """Providers who were ever on the team, for the timeline's author filter."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(CareTeamMember, CareTeamMember.provider_id == User.id)
-            .where(CareTeamMember.client_id == client.id)
-            .order_by(User.display_name)
-        )
-    )
 
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in EntryKind]
