@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from careteam import audit
 from careteam.auth.models import User
 from careteam.clients.models import Client
-from careteam.enums import PracticeStatus, Visibility
+from careteam.enums import EntryKind, PracticeStatus, Visibility
 from careteam.errors import UserFacingError
 from careteam.extensions import db, utcnow
 from careteam.practice.adherence import DEFAULT_WEEKS, Adherence, adherence, week_starts
@@ -302,6 +302,7 @@ def dropped_adherence(user: User, client_ids) -> dict[int, int]:
             select(PracticeAssignment)
             .where(
                 PracticeAssignment.client_id.in_(client_ids),
+                PracticeAssignment.kind == EntryKind.PRACTICE,  # the client-and-kind index
                 PracticeAssignment.author_id == user.id,
                 PracticeAssignment.superseded_at.is_(None),
                 PracticeAssignment.status == PracticeStatus.ACTIVE,

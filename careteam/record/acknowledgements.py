@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -25,7 +25,8 @@ def awaiting_acknowledgement(viewer: User, entity=Note) -> ColumnElement[bool]:
     not acknowledged (the "Seen" button). The caller limits it to the viewer's teams."""
     acked = exists().where(NoteAck.note_id == entity.id, NoteAck.user_id == viewer.id)
     return and_(
-        entity.urgent.is_(True),
+        # `= true`, not `IS true`: the partial index ix_entries_client_urgent matches it.
+        entity.urgent == true(),
         entity.visibility != Visibility.PRIVATE,
         entity.superseded_at.is_(None),
         entity.author_id != viewer.id,

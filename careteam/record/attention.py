@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, func, select
 
 from careteam.auth.models import User
 from careteam.clients.models import CareTeamMember, Client
-from careteam.enums import GoalStatus, MemberStatus
+from careteam.enums import EntryKind, GoalStatus, MemberStatus
 from careteam.extensions import db
 from careteam.record.acknowledgements import awaiting_acknowledgement
 from careteam.record.models import Note
@@ -79,6 +79,7 @@ def needs_attention(user: User, today: date | None = None) -> list[Attention]:
         select(MedicationChange.client_id, func.count(), func.max(MedicationChange.id))
         .join(mine, mine.c.client_id == MedicationChange.client_id)
         .where(
+            MedicationChange.kind == EntryKind.MEDICATION,  # ix_entries_client_kind_created
             MedicationChange.superseded_at.is_(None),
             MedicationChange.author_id != user.id,
             MedicationChange.created_at >= mine.c.started_at,

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, with_polymorphic
 
 from careteam.auth.models import User
@@ -39,6 +39,18 @@ class Entry(db.Model):
         # Unread counts per client since a visit.
         Index("ix_entries_client_created", "client_id", "created_at"),
         Index("ix_entries_author", "author_id"),
+        # A client's entries of one kind: medication changes and practice assignments to
+        # act on (Needs my attention), a kind filter on the timeline.
+        Index("ix_entries_client_kind_created", "client_id", "kind", "created_at"),
+        # A client's urgent notes, a few among many: Needs my attention, the pinned notes.
+        Index(
+            "ix_entries_client_urgent",
+            "client_id",
+            "superseded_at",
+            "created_at",
+            sqlite_where=text("urgent = 1"),
+            postgresql_where=text("urgent"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
