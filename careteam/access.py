@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from flask import abort, g, request
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from careteam import audit
@@ -336,9 +336,16 @@ def load_client(client_id: int, action: Action) -> ClientAccess:
     return ClientAccess(client=client, membership=membership, emergency=emergency)
 
 
-def entry_visible_to(viewer: User, entity: type[Entry] = Entry) -> ColumnElement[bool]:
-    """The condition an entry must meet for a team member to see it: private is the author's."""
-    return or_(entity.visibility != Visibility.PRIVATE, entity.author_id == viewer.id)
+def entry_visible_to(
+    viewer: User | BindParameter[int], entity: type[Entry] = Entry
+) -> ColumnElement[bool]:
+    """The condition an entry must meet for a team member to see it: private is the author's.
+
+    `viewer` may be a bound parameter of the viewer's id, for a statement built once and
+    run for each viewer (record.services.timeline).
+    """
+    viewer_id = viewer if isinstance(viewer, BindParameter) else viewer.id
+    return or_(entity.visibility != Visibility.PRIVATE, entity.author_id == viewer_id)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 T = TypeVar("T")
@@ -59,6 +59,17 @@ def older_than(
     return stmt.where(
         time <= cursor.at, or_(time < cursor.at, and_(time == cursor.at, row_id < cursor.id))
     )
+
+
+def cursor_parameters() -> Cursor:
+    """A cursor of bound parameters, for a statement built once and run with each cursor's
+    values (`cursor_values`): `older_than(stmt, ..., cursor_parameters())`."""
+    return Cursor(at=bindparam("cursor_at"), id=bindparam("cursor_id"))  # type: ignore[arg-type]
+
+
+def cursor_values(cursor: Cursor) -> dict:
+    """The values of `cursor_parameters()` for this cursor."""
+    return {"cursor_at": cursor.at, "cursor_id": cursor.id}
 
 
 def newer_than(

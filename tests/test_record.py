@@ -409,6 +409,32 @@ def test_needs_my_attention(app, client, auth, team):
     assert "past the target date" in page
 
 
+def test_one_timeline_statement_serves_every_viewer_and_filter_with_its_own_values(app, team):
+    """The timeline's statement is built once per process with the viewer, the client and
+    the filters as bound parameters: alternating viewers, clients and filters must each
+    get their own answer, never the values of the request before."""
+    record, lead, psych = team
+    other = make_client(psych, name="Other Record")
+    secret = _note(record, lead, "Lead's own words", visibility=Visibility.PRIVATE)
+    shared = _note(record, psych, "For the team")
+    elsewhere = _note(other, psych, "Another record")
+
+    def notes(viewer, record, **filters) -> list[int]:
+        return [
+            e.id for e in services.timeline(viewer, record, **filters).items if e.kind == "note"
+        ]
+
+    for _ in range(2):
+        assert notes(lead, record) == [shared.id, secret.id]
+        assert notes(psych, record) == [shared.id]
+        assert notes(psych, other) == [elsewhere.id]
+        assert notes(psych, record, author_id=lead.id) == []
+        assert notes(lead, record, author_id=lead.id, kinds=["note"]) == [secret.id]
+        assert notes(lead, record, kinds=["goal"]) == []
+        assert notes(lead, record, cursor=Cursor(shared.created_at, shared.id)) == [secret.id]
+        assert notes(psych, record, cursor=Cursor(shared.created_at, shared.id)) == []
+
+
 def test_a_private_note_leaves_no_trace_the_team_can_see(app, client, auth, team):
     """A psychotherapy note moves nothing others see: not the record's last activity, not
     the order of anyone's client list (pages and API), not an unread count."""
