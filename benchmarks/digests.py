@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,7 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, select, text, update  # noqa: E402
 
-from careteam import PLAIN_ENV, create_app  # noqa: E402
+from careteam import PLAIN_ENV, create_app, mail  # noqa: E402
 from careteam.auth.models import User  # noqa: E402
 from careteam.clients.models import CareTeamMember, Client, LevelOfCareChange  # noqa: E402
 from careteam.digests import services  # noqa: E402
@@ -70,6 +71,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--detail", choices=["minimal", "full"], default="minimal")
     parser.add_argument("--sample", type=int, default=100, help="digests in the query count")
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=1000,
+        help="digests rendered and sent with no database work, for comparison (1000)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="give up after (s)")
     args = parser.parse_args()
     if args.providers < 2 or args.clients < 1:
@@ -309,16 +316,24 @@ def status_counts() -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def count_send_queries(sample: int) -> tuple[int, int, float]:
-    """Send `sample` already-sent digests again in this process; count SQL statements."""
-    ids = list(db.session.scalars(select(Digest.id).order_by(Digest.id).limit(sample)))
+def _reset(ids: list[int]) -> None:
+    """Mark digests pending again (their windows' entries are unchanged: the same content)."""
     db.session.execute(
         update(Digest)
         .where(Digest.id.in_(ids))
-        .values(status=DigestStatus.PENDING, sent_at=None, lease_until=None)
+        .values(status=DigestStatus.PENDING, sent_at=None, lease_until=None, attempts=0)
     )
     db.session.commit()
     db.session.expunge_all()
+
+
+def count_send_queries(size: int, offset: int = 0) -> tuple[int, int, float]:
+    """Send `size` already-sent digests again in this process, as one batch; returns how
+    many, the SQL statements it took and the seconds."""
+    ids = list(
+        db.session.scalars(select(Digest.id).order_by(Digest.id).offset(offset).limit(size))
+    )
+    _reset(ids)
     statements = 0
 
     def count(*_args) -> None:
@@ -335,6 +350,55 @@ def count_send_queries(sample: int) -> tuple[int, int, float]:
     if len(outcome.sent) != len(ids):
         raise RuntimeError(f"the in-process batch sent {len(outcome.sent)} of {len(ids)}")
     return len(ids), statements, elapsed
+
+
+def render_and_send_without_database(n: int, concurrency: int, batch: int) -> float:
+    """The same work with no database: digests/s of rendering and sending `n` emails.
+
+    The contents of `n` sent digests are built first (their windows, entries, authors and
+    clients loaded, then detached from the session), outside the timing. Then
+    `concurrency` forked processes, like the worker's, each render their share with
+    `render_message` and send it through `mail.send_each` in batches of `batch`, one SMTP
+    connection per batch, to the same sink. Nothing touches the database after the fork.
+    """
+    digests = list(
+        db.session.scalars(
+            select(Digest).where(Digest.status == DigestStatus.SENT).order_by(Digest.id).limit(n)
+        )
+    )
+    work = []
+    for digest in digests:  # every provider of the seed has a preference
+        pref = services.preference_for(digest.user)
+        start = digest.window_start or services.window_start_for(digest.user, digest.window_end)
+        content = services.build_content(digest.user, start, digest.window_end, pref.detail)
+        work.append((digest, content))
+    # Everything the templates read is loaded (no commit has expired it): closing the
+    # session detaches the objects as they are, and a detached object raises, not queries.
+    db.session.close()
+    db.engine.dispose()  # no pooled connection is shared with the children
+    shares = [work[i::concurrency] for i in range(concurrency)]
+    started = time.perf_counter()
+    children = []
+    for share in shares:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 0
+            try:
+                for i in range(0, len(share), batch):
+                    chunk = share[i : i + batch]
+                    messages = [services.render_message(d, c) for d, c in chunk]
+                    if any(r is not None for r in mail.send_each(messages)):
+                        code = 1
+            except BaseException:  # reported by the exit code
+                traceback.print_exc()
+                code = 2
+            os._exit(code)
+        children.append(pid)
+    failed = [os.waitpid(pid, 0)[1] for pid in children]
+    elapsed = time.perf_counter() - started
+    if any(failed):
+        raise RuntimeError(f"a baseline process failed: {failed}")
+    return len(work) / elapsed
 
 
 def main() -> int:
@@ -410,10 +474,28 @@ def main() -> int:
         print(f"digests per second: {args.providers / total:.1f}")
         print(f"emails received by the SMTP sink: {received}")
 
-        n, statements, elapsed = count_send_queries(min(args.sample, args.providers))
+        rate = args.providers / total
+        batch = services.SEND_BATCH
+        baseline = render_and_send_without_database(
+            min(args.baseline, args.providers), args.concurrency, batch
+        )
         print(
-            f"SQL queries per digest (send_batch of {n} in-process): {statements / n:.2f} "
-            f"({statements} statements; {n / elapsed:.1f} digests/s in one process)"
+            f"rendering and sending the same emails with no database work "
+            f"({min(args.baseline, args.providers)} digests, {args.concurrency} processes, "
+            f"batches of {batch}): {baseline:.1f} digests/s; the worker reached "
+            f"{rate / baseline:.2f}x of it"
+        )
+
+        small = min(10, args.providers // 2)
+        large = min(args.sample, args.providers - small)
+        n1, statements1, _ = count_send_queries(small)
+        n2, statements2, elapsed = count_send_queries(large, offset=small)
+        per_digest = (statements2 - statements1) / (n2 - n1)
+        fixed = statements1 - per_digest * n1
+        print(
+            f"SQL statements per batch (send_batch in-process): {statements1} for {n1} "
+            f"digests, {statements2} for {n2}: {fixed:.0f} per batch + {per_digest:.2f} "
+            f"per digest ({n2 / elapsed:.1f} digests/s in one process)"
         )
     return 0
 
