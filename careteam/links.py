@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from flask import current_app, url_for
+from flask import Flask, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.routing import MapAdapter
 
 # One salt per thing a link turns off: a digest link cannot stop alerts, nor the reverse.
 # The digest salt predates the alert one; changing it would break links already mailed.
@@ -16,12 +17,34 @@ UNSUBSCRIBE_SALTS = {
 
 
 def external_url(endpoint: str, **values: object) -> str:
-    """An absolute URL under BASE_URL, from a worker as well as from a request."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=base):
-        path = url_for(endpoint, **values)  # relative, whatever SERVER_NAME says
-    parts = urlsplit(base)  # the path already carries BASE_URL's own prefix, if any
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    """An absolute URL under BASE_URL, from a worker as well as from a request.
+
+    `_anchor` adds a fragment, as url_for does. The URL map is bound to BASE_URL once per
+    app and base: a test request context per link cost about 0.6 ms, three links a digest.
+    """
+    anchor = values.pop("_anchor", None)
+    path = _adapter(current_app._get_current_object(), current_app.config["BASE_URL"]).build(
+        endpoint, values
+    )  # relative: the map was bound under BASE_URL's own path prefix, if any
+    parts = urlsplit(current_app.config["BASE_URL"].rstrip("/"))
+    url = f"{parts.scheme}://{parts.netloc}{path}"
+    return url if anchor is None else f"{url}#{quote(str(anchor), safe=ANCHOR_SAFE)}"
+
+
+# What url_for leaves unquoted in an anchor.
+ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+
+
+def _adapter(app: Flask, base_url: str) -> MapAdapter:
+    cache = app.extensions.setdefault("external_url_adapters", {})
+    adapter = cache.get(base_url)
+    if adapter is None:
+        parts = urlsplit(base_url.rstrip("/"))
+        adapter = app.url_map.bind(
+            parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+        )
+        cache[base_url] = adapter
+    return adapter
 
 
 def _unsubscribe_serializer(purpose: str) -> URLSafeSerializer:

@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable, Iterable
+from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, making each header's class once.
+
+    The stock registry builds a new class with type() every time a header is set or
+    parsed: about a sixth of rendering a digest (6,200 classes for 200 digests). The
+    classes it builds carry no state, so one per header name is the same thing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+# email.policy.default (what EmailMessage uses), with the registry above.
+POLICY = policy.default.clone(header_factory=_HeaderClasses())
 
 
 def build_message(
@@ -24,7 +50,7 @@ def build_message(
     POSTs to the link, no login.
     """
     cfg = current_app.config
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = cfg["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
