@@ -677,3 +677,31 @@ def test_seed_demo_adds_two_goals_with_weeks_of_check_ins(app, client, auth):
     auth.login(member.email)
     assert client.get(f"/clients/{record.id}/goals/").status_code == 200
     assert client.get(f"/clients/{record.id}").status_code == 200
+
+
+def test_the_goals_page_tables_the_latest_check_ins_and_the_goal_page_all(app, client, auth):
+    """The goals page of a long-followed goal stays short: its chart draws every check-in,
+    its table lists the latest five and links to the goal's page, which lists them all."""
+    lead, member, record = make_small_team()
+    goal = make_goal(lead, record, title="Regular meals")
+    for days_ago in range(7, 0, -1):
+        services.check_in(
+            actor=lead,
+            client=record,
+            goal=goal,
+            measured_on=TODAY - timedelta(days=days_ago),
+            value=Decimal(days_ago),
+            comment=f"day -{days_ago}",
+        )
+    auth.login(member.email)
+    index = client.get(f"/clients/{record.id}/goals/").get_data(as_text=True)
+    table = re.search(r"<table.*?</table>", index, re.S).group(0)
+    assert table.count("<tr>") == 1 + 5
+    assert "day -5" in table and "day -1" in table and "day -6" not in table
+    assert "The latest 5 of 7 check-ins as a table" in index
+    assert f'href="/clients/{record.id}/goals/{goal.id}">All 7 check-ins' in index
+    desc = re.search(r'<desc id="chart-[0-9a-f]+-d">(.*?)</desc>', index).group(1)
+    assert desc.count("meals per day") >= 7  # the chart still draws all seven
+    page = client.get(f"/clients/{record.id}/goals/{goal.id}").get_data(as_text=True)
+    table = re.search(r"<table.*?</table>", page, re.S).group(0)
+    assert table.count("<tr>") == 1 + 7 and "All 7 check-ins" not in page

@@ -358,3 +358,25 @@ def test_portal_pages_queries_do_not_grow(app, client, auth, count_queries):
     db.session.commit()
     large = [_count(client, count_queries, path) for path in paths]
     assert small == large, dict(zip(paths, zip(small, large, strict=True), strict=True))
+
+
+def test_a_long_followed_goal_links_the_client_to_all_its_check_ins(app, client, auth):
+    record, own, lead, psych = _setup()
+    goal = _goal(record, lead, "Sleep through the night", shared=True)
+    for day in range(1, 8):
+        check_in(
+            actor=psych,
+            client=record,
+            goal=goal,
+            measured_on=date(2026, 1, day),
+            value=Decimal(day % 4),
+            comment=f"Night {day}",
+        )
+    auth.login(own.email)
+    home = _page(client, "/portal/")
+    assert "The latest 5 of 7 check-ins as a table" in home
+    assert "Night 3" in home and "Night 2" not in home
+    link = re.search(r'href="([^"]+)">All 7 check-ins', home).group(1)
+    assert link == f"/portal/goals/{goal.id}"
+    page = _page(client, link)
+    assert "Night 1" in page and "Night 7" in page
