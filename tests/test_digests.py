@@ -756,3 +756,73 @@ def test_providers_who_never_opened_settings_get_the_default_digest(app):
     pref = db.session.get(DigestPreference, provider.id)
     assert pref is not None and pref.frequency == "daily" and pref.next_due_at is not None
     assert db.session.get(DigestPreference, client_user.id) is None
+
+
+def _content_summary(content: services.DigestContent) -> list:
+    """Everything a digest shows of its content, comparable between two builds."""
+    return [
+        (
+            section.client.id,
+            dict(section.counts),
+            section.urgent,
+            section.urgent_url,
+            section.url,
+            [entry.id for entry in section.entries],
+            [(x.kind, x.text, x.urgent, x.at, x.count, x.authors, x.url) for x in section.lines],
+        )
+        for section in content.sections
+    ]
+
+
+@pytest.mark.parametrize("detail", [DigestDetail.MINIMAL, DigestDetail.FULL])
+def test_a_batch_builds_each_users_content_exactly_as_alone(app, sink, team, detail):
+    """Overlapping teams, a muted client, a private note, an amended note, the reader's
+    own note, and windows of different lengths: the batch's one entries query, split per
+    user, gives each user what building their digest alone gives."""
+    from careteam.digests.content import assemble
+    from careteam.digests.entries import Window, entries_for
+
+    third = make_provider(name="Tess Third")
+    add_member(team.second, third, team.author)
+    client_user = make_user(Role.CLIENT, name="Avery Quinn")
+    client_services.link_portal_account(
+        actor=team.author, client=team.record, email=client_user.email
+    )
+    services.set_mute(user=team.reader, client_id=team.second.id, muted=True)
+    add_member(team.second, team.other, team.author)  # other now on both, nothing muted
+
+    begin = utcnow()
+    _entries_of_every_kind(team, 1, "a")
+    note(team, client=team.second, title="On the second record", urgent=True)
+    post_note(actor=team.author, client=team.record, body="Mine", visibility=Visibility.PRIVATE)
+    middle = utcnow()
+    draft = note(team, title="Draft")
+    note(team, title="Corrected", amends=draft)
+    post_note(actor=team.reader, client=team.record, body="The reader's own note")
+    note(team, client=team.second, title="Later on the second record")
+    _entries_of_every_kind(team, 1, "b")
+    end = utcnow()
+
+    windows = [
+        Window(team.reader, begin, end),  # the whole span, the second record muted
+        Window(team.other, middle, end),  # the later half only, on both records
+        Window(third, begin, middle),  # the earlier half only, the second record only
+        Window(team.author, begin, end),  # everything but their own
+        Window(client_user, begin, end),  # a client: what was shared with them
+    ]
+    db.session.expire_all()
+    together = entries_for(windows)
+    batch = [assemble(w, found, detail) for w, found in zip(windows, together, strict=True)]
+    alone = [services.build_content(w.user, w.start, w.end, detail) for w in windows]
+
+    assert [_content_summary(c) for c in batch] == [_content_summary(c) for c in alone]
+    reader, other, third_content, author, _ = (_content_summary(c) for c in batch)
+    assert [s[0] for s in reader] == [team.record.id]  # the second record is muted
+    assert {s[0] for s in other} == {team.record.id, team.second.id}
+    assert [s[0] for s in third_content] == [team.second.id]
+    assert sum(sum(s[1].values()) for s in third_content) == 1  # the later one is outside
+    assert author  # the other member's entries
+    if detail == DigestDetail.FULL:
+        texts = " ".join(x.text for s in batch[0].sections for x in s.lines)
+        assert "Corrected" in texts
+        assert "Draft" not in texts and "Mine" not in texts and "own note" not in texts

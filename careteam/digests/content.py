@@ -9,16 +9,16 @@ from email.message import EmailMessage
 
 from flask import render_template
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from careteam import mail
 from careteam.auth.models import User
-from careteam.clients.models import CareTeamChange, CareTeamMember, Client
-from careteam.digests.models import Digest, DigestMute
-from careteam.enums import DigestDetail, DigestStatus, EntryKind, MemberStatus, Role, Visibility
-from careteam.extensions import db, joins_as_written
+from careteam.clients.models import Client
+from careteam.digests.entries import ByClient, Window, entries_for
+from careteam.digests.models import Digest
+from careteam.enums import DigestDetail, DigestStatus, EntryKind, Role
+from careteam.extensions import db
 from careteam.links import external_url, unsubscribe_url
-from careteam.record.models import Entry, entries_of_every_kind
+from careteam.record.models import Entry
 from careteam.record.summary import summary_line
 from careteam.timefmt import zone_of
 
@@ -167,93 +167,31 @@ def window_start_for(user: User, window_end: datetime) -> datetime:
 
 def build_content(user: User, start: datetime, end: datetime, detail: str) -> DigestContent:
     """What changed in (start, end], by others: on a provider's active teams (not muted),
-    or, for a client, what their team shared with them. Sections with something urgent
-    come first, then the client with the newest update; urgent first, then newest first
-    within each.
+    or, for a client, what their team shared with them (a preview, or one digest alone).
     """
-    if user.role == Role.CLIENT:
-        by_client = _shared_with_client(user, start, end)
-    else:
-        by_client = _team_entries(user, start, end)
+    (by_client,) = entries_for([Window(user, start, end)])
+    return assemble(Window(user, start, end), by_client, detail)
+
+
+def assemble(window: Window, by_client: ByClient, detail: str) -> DigestContent:
+    """A digest's content from its window's entries (entries.entries_for). Sections with
+    something urgent come first, then the client with the newest update; urgent first,
+    then newest first within each.
+    """
+    for_client = window.user.role == Role.CLIENT
     sections = [
-        _section(client, entries, detail=detail, for_client=user.role == Role.CLIENT)
+        _section(client, entries, detail=detail, for_client=for_client)
         for client, entries in by_client
     ]
     sections.sort(key=lambda s: (not s.urgent, -s.newest.timestamp(), s.client.full_name))
     return DigestContent(
-        user=user,
-        start=start,
-        end=end,
+        user=window.user,
+        start=window.start,
+        end=window.end,
         sections=sections,
         detail=detail,
-        for_client=user.role == Role.CLIENT,
+        for_client=for_client,
     )
-
-
-def _team_entries(user: User, start: datetime, end: datetime) -> list[tuple[Client, list]]:
-    """A provider's: the others' entries on their active teams. Two queries whatever the
-    number of entries: the user's clients, then the entries."""
-    poly = entries_of_every_kind()
-    muted = select(DigestMute.client_id).where(DigestMute.user_id == user.id)
-    # Resolved first, so the entries query filters `entries` by client on its index before
-    # joining the kinds' tables: as a subquery, PostgreSQL (past join_collapse_limit)
-    # joined every entry of the window to its kind's row, then kept the user's.
-    client_ids = list(
-        db.session.scalars(
-            # The user's active memberships, asked at send time: a member removed
-            # yesterday gets nothing new about that client. Not access.visible_client_ids:
-            # that also lists a client's own record, whose team entries are not theirs to
-            # read (a client's digest holds only what is shared with them, below).
-            select(CareTeamMember.client_id).where(
-                CareTeamMember.provider_id == user.id,
-                CareTeamMember.status == MemberStatus.ACTIVE,
-                CareTeamMember.client_id.not_in(muted),
-            )
-        )
-    )
-    stmt = (
-        select(poly)
-        .where(
-            poly.client_id.in_(client_ids),
-            poly.created_at > start,
-            poly.created_at <= end,
-            poly.author_id != user.id,
-            poly.visibility != Visibility.PRIVATE,
-            poly.superseded_at.is_(None),
-        )
-        .options(
-            joinedload(poly.author),
-            joinedload(poly.client),
-            # What full-detail summaries read, loaded with the entries.
-            joinedload(poly.GoalEvent.goal),
-            joinedload(poly.GoalProgress.goal),
-            joinedload(poly.LevelOfCareEntry.change),
-            joinedload(poly.TeamEntry.change)
-            .joinedload(CareTeamChange.member)
-            .joinedload(CareTeamMember.provider),
-        )
-        .order_by(poly.client_id, poly.created_at)
-    )
-    grouped: dict[int, tuple[Client, list]] = {}
-    with joins_as_written():
-        entries = list(db.session.scalars(stmt).unique())
-    for entry in entries:
-        grouped.setdefault(entry.client_id, (entry.client, []))[1].append(entry)
-    return list(grouped.values())
-
-
-def _shared_with_client(user: User, start: datetime, end: datetime) -> list[tuple[Client, list]]:
-    """A client's: what the portal shows them of their own record (notes shared with them,
-    shared goals and check-ins, practice, level of care, the team, open weights), new in
-    the window and not their own; never a team-only or private entry."""
-    from careteam.portal.shared_record import shared_between
-
-    found = []
-    for client in db.session.scalars(select(Client).where(Client.user_id == user.id)):
-        entries = [e for e in shared_between(client, start, end) if e.author_id != user.id]
-        if entries:
-            found.append((client, entries))
-    return found
 
 
 def render_message(digest: Digest, content: DigestContent) -> EmailMessage:
