@@ -1,8 +1,9 @@
 """Digest use cases: preferences, dispatching due windows, previews, sending what is due.
 
-Building a digest lives in content.py, sending it in delivery.py and preferences in
-preferences.py; their public names are imported here so that views, tasks, the CLI and
-other features have one place to call.
+Building a digest lives in content.py (its entries in entries.py), sending a batch in
+delivery.py (claims and leases in leases.py, the batch's plan in batch.py, its writes in
+records.py) and preferences in preferences.py; their public names are imported here so
+that views, tasks, the CLI and other features have one place to call.
 """
 
 from __future__ import annotations
@@ -24,14 +25,8 @@ from careteam.digests.content import (
     render_message,
     window_start_for,
 )
-from careteam.digests.delivery import (
-    MAX_ATTEMPTS,
-    Outcome,
-    backoff_seconds,
-    claim,
-    due_retries,
-    send_batch,
-)
+from careteam.digests.delivery import Outcome, due_retries, send_batch
+from careteam.digests.leases import MAX_ATTEMPTS, backoff_seconds, claim
 from careteam.digests.models import Digest, DigestPreference
 from careteam.digests.preferences import (
     open_preferences,
