@@ -221,6 +221,29 @@ def test_a_first_visit_shows_as_new_what_the_dashboard_counts(app, client, auth,
     assert _dashboard_count(client, record) == 0
 
 
+def test_unread_counts_stop_at_the_limit_and_show_as_99_plus(app, client, auth, team, monkeypatch):
+    """A record never opened is not read whole to count it: the count stops at the limit,
+    and the dashboard says "N-1+ new" (99+ with the real limit of 100)."""
+    record, lead, psych = team
+    monkeypatch.setattr(services, "UNREAD_COUNT_LIMIT", 5)
+    other = make_client(lead, name="Other Record")
+    add_member(other, psych, lead)
+    for n in range(7):
+        _note(record, lead, f"Lead note {n}")
+    for n in range(3):
+        _note(other, lead, f"Other note {n}")
+    _note(other, psych, "Own notes are never unread")
+    counts = services.unread_counts(psych, [record.id, other.id])
+    assert counts[record.id] == 5  # 7 (and the team entries) unread, counted up to 5
+    assert counts[other.id] == 3 + 2  # three notes, the team entries of lead and psych
+    auth.login(psych.email)
+    page = client.get("/clients/").get_data(as_text=True)
+    row = page[page.index(f"/clients/{record.id}") :]
+    assert 'badge badge-new">4+ new' in row[: row.index("</tr>")]
+    client.get(f"/clients/{record.id}")
+    assert services.unread_counts(psych, [record.id, other.id]) == {other.id: 5}
+
+
 def test_only_the_whole_first_page_moves_the_unread_marker(app, client, auth, team):
     record, lead, psych = team
     auth.login(psych.email)

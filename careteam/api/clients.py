@@ -73,8 +73,8 @@ class ClientSummaryOut(BaseModel):
     team_size: int = Field(description="Active care team members.")
     last_activity_at: datetime
     unread_count: int | None = Field(
-        description="Entries by others since you last opened the timeline in the web app "
-        "(null for a client's own record)."
+        description="Entries by others since you last opened the timeline in the web app, "
+        "counted up to 100 (100 means 100 or more; null for a client's own record)."
     )
 
 

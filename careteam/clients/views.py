@@ -54,6 +54,7 @@ def dashboard():
         page=page,
         sizes=sizes,
         unread=unread,
+        unread_limit=record_services.UNREAD_COUNT_LIMIT,  # that many or more: "99+ new"
         attention=attention,
         search=search,
         q=q,

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -428,23 +438,14 @@ def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime |
     return db.session.execute(stmt).scalar_one()
 
 
-def visits_of(viewer: User) -> Subquery:
-    """The viewer's last visit of each record (client_id, last_seen_at), to outer-join."""
-    return (
-        select(RecordVisit.client_id, RecordVisit.last_seen_at)
-        .where(RecordVisit.user_id == viewer.id)
-        .subquery()
-    )
-
-
-def unread(viewer: User, visits: Subquery) -> ColumnElement[bool]:
+def unread(viewer: User, since: ColumnElement) -> ColumnElement[bool]:
     """The unread rule, in SQL: a current entry by someone else, not private, that arrived
-    after the viewer's last visit of the record (never visited: every such entry)."""
+    after `since`, the viewer's last visit of the record (never visited: FIRST_VISIT)."""
     return and_(
         Entry.superseded_at.is_(None),
+        Entry.created_at > since,
         Entry.author_id != viewer.id,
         Entry.visibility != Visibility.PRIVATE,
-        or_(visits.c.last_seen_at.is_(None), Entry.created_at > visits.c.last_seen_at),
     )
 
 
@@ -453,16 +454,40 @@ def is_unread(entry: Entry, *, viewer: User, previous_visit: datetime) -> bool:
     return entry.created_at > previous_visit and entry.author_id != viewer.id
 
 
+# Unread counts stop here: "100 new" is shown as "99+", and a record of a million
+# entries never opened costs what one of a hundred does.
+UNREAD_COUNT_LIMIT = 100
+
+
 def unread_counts(viewer: User, client_ids: list[int]) -> dict[int, int]:
-    """For each client, how many entries by others arrived since the viewer's last visit."""
+    """For each client, how many entries by others arrived since the viewer's last visit,
+    counted up to UNREAD_COUNT_LIMIT.
+
+    One statement: per client, the entries after the visit (an index range on `entries`
+    (client_id, superseded_at, created_at)), at most the limit of them, then counted.
+    Counting every unread entry read a never-opened record whole: with a record of
+    1,000,000 entries in the caseload, My clients answered 4 requests a second.
+    """
     if not client_ids:
         return {}
-    visits = visits_of(viewer)
+    parts = []
+    for client_id in dict.fromkeys(client_ids):
+        seen = (
+            select(RecordVisit.last_seen_at)
+            .where(RecordVisit.user_id == viewer.id, RecordVisit.client_id == client_id)
+            .scalar_subquery()
+        )
+        since = func.coalesce(seen, literal(FIRST_VISIT, Entry.created_at.type))
+        newest = (
+            select(Entry.client_id)
+            .where(Entry.client_id == client_id, unread(viewer, since))
+            .limit(UNREAD_COUNT_LIMIT)
+            .subquery()
+        )
+        parts.append(select(newest.c.client_id))
+    counted = union_all(*parts).subquery()
     rows = db.session.execute(
-        select(Entry.client_id, func.count())
-        .outerjoin(visits, visits.c.client_id == Entry.client_id)
-        .where(Entry.client_id.in_(client_ids), unread(viewer, visits))
-        .group_by(Entry.client_id)
+        select(counted.c.client_id, func.count()).group_by(counted.c.client_id)
     )
     return {client_id: count for client_id, count in rows}
 
