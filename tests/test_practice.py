@@ -634,3 +634,27 @@ def test_migrated_database_takes_practice_entries_and_downgrades(migrated_app):
     assert db.session.scalar(text("SELECT count(*) FROM entries WHERE kind = 'practice'")) == 0
     db.session.remove()
     upgrade()
+
+
+def test_only_assignments_practised_lately_are_weighed_for_a_drop(app, monkeypatch):
+    """My clients weighs, in Python, only the assigner's active assignments practised in
+    the last three weeks: one never practised cannot have dropped, and a caseload with
+    thousands of them must not cost thousands of evaluations a page."""
+    from careteam.practice.adherence import week_start
+
+    lead, _member, record, own = _team()
+    monday = week_start(services.client_today(record))
+    practised = _assign(lead, record, starts_on=monday - timedelta(weeks=3))
+    for n in range(3):
+        _assign(lead, record, skill=f"Never practised {n}", starts_on=monday - timedelta(weeks=3))
+    _log(own, record, practised, monday - timedelta(days=10))
+    weighed = []
+    real = services.adherence_for
+
+    def spy(assignments, **kwargs):
+        weighed.extend(a.id for a in assignments)
+        return real(assignments, **kwargs)
+
+    monkeypatch.setattr(services, "adherence_for", spy)
+    services.dropped_adherence(lead, select(Client.id).where(Client.id == record.id))
+    assert weighed == [practised.id]

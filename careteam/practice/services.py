@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from careteam import audit
@@ -297,6 +297,16 @@ def dropped_adherence(user: User, client_ids) -> dict[int, int]:
     Dropped: the last full week below half its target, after a week at or above it.
     `client_ids` is a subquery of the clients to look at (the user's teams). Two queries.
     """
+    # Only an assignment practised in the last three weeks can have dropped (the week
+    # before last at or above its target): the others are left in the database rather
+    # than weighed one by one here. A day more either side covers every time zone; the
+    # weeks themselves are still counted exactly below, in each client's own days.
+    recent = date.today() - timedelta(weeks=3, days=2)
+    practised = exists().where(
+        PracticeLog.assignment_id
+        == func.coalesce(PracticeAssignment.root_id, PracticeAssignment.id),
+        PracticeLog.practised_on >= recent,
+    )
     assignments = list(
         db.session.scalars(
             select(PracticeAssignment)
@@ -306,6 +316,7 @@ def dropped_adherence(user: User, client_ids) -> dict[int, int]:
                 PracticeAssignment.author_id == user.id,
                 PracticeAssignment.superseded_at.is_(None),
                 PracticeAssignment.status == PracticeStatus.ACTIVE,
+                practised,
             )
             .options(joinedload(PracticeAssignment.client).joinedload(Client.user))
         ).unique()
