@@ -20,9 +20,15 @@ class _HeaderClasses(HeaderRegistry):
     classes it builds carry no state, so one per header name is the same thing.
     """
 
+    # Parsed headers kept for reuse: most of a message's headers are the same in every
+    # message (From, MIME-Version, the parts' Content-Type and Content-Transfer-Encoding),
+    # and parsing one costs tens of microseconds. A header object is an immutable str.
+    PARSED_KEPT = 512
+
     def __init__(self) -> None:
         super().__init__()
         self._made: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], object] = {}
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()
@@ -30,6 +36,17 @@ class _HeaderClasses(HeaderRegistry):
         if made is None:
             made = self._made[key] = super().__getitem__(name)
         return made
+
+    def __call__(self, name: str, value):
+        if not isinstance(value, str):
+            return super().__call__(name, value)
+        key = (name.lower(), value)
+        parsed = self._parsed.get(key)
+        if parsed is None or parsed.name != name:
+            if len(self._parsed) >= self.PARSED_KEPT:
+                self._parsed.clear()
+            parsed = self._parsed[key] = super().__call__(name, value)
+        return parsed
 
 
 # email.policy.default (what EmailMessage uses), with the registry above.
