@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 import traceback
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, case, exists, or_, tuple_, update
+from sqlalchemy import Integer, bindparam, case, exists, or_, tuple_, update
 from sqlalchemy.orm import aliased
 
 from careteam.digests.batch import Plan
@@ -125,28 +126,40 @@ def release(digest_id: int, attempts: int, error: BaseException) -> None:
 def record_sent(*, digest_id: int, user_id: int, window_end: datetime, total: int) -> None:
     """One UPDATE, committed: the digest is sent, and the user's earlier windows still
     waiting (in backoff) are covered by it, skipped."""
-    this = Digest.id == digest_id
-    db.session.execute(
-        update(Digest)
+    values = {"b_id": digest_id, "b_user": user_id, "b_end": window_end, "b_total": total}
+    db.session.execute(_sent_statement(), {**values, "b_at": utcnow()})
+    db.session.commit()
+
+
+@cache
+def _sent_statement():
+    """record_sent's UPDATE, built once: it runs once per message, and building and
+    compiling it each time (ORM-enabled, with its CASEs) took about 2 ms of the 3.4 ms a
+    send was recorded in on PostgreSQL, a plain UPDATE and COMMIT 1.4 ms."""
+    this = _digests.c.id == bindparam("b_id")
+    return (
+        update(_digests)
         .where(
             or_(
                 this,
-                (Digest.user_id == user_id)
-                & (Digest.window_end < window_end)
-                & (Digest.status == DigestStatus.PENDING),
+                (_digests.c.user_id == bindparam("b_user"))
+                & (_digests.c.window_end < bindparam("b_end"))
+                & (_digests.c.status == DigestStatus.PENDING),
             )
         )
         .values(
             status=case((this, DigestStatus.SENT), else_=DigestStatus.SKIPPED),
-            item_count=case((this, total), else_=Digest.item_count),
-            sent_at=case((this, utcnow()), else_=Digest.sent_at),
-            last_error=case((this, ""), else_=Digest.last_error),
+            item_count=case(
+                (this, bindparam("b_total", type_=Integer())), else_=_digests.c.item_count
+            ),
+            sent_at=case(
+                (this, bindparam("b_at", type_=_digests.c.sent_at.type)), else_=_digests.c.sent_at
+            ),
+            last_error=case((this, ""), else_=_digests.c.last_error),
             lease_until=None,
             next_attempt_at=None,
         )
-        .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def hand_back(digest_ids: list[int], lease: Lease) -> None:
