@@ -8,6 +8,7 @@ alone keeps a session alive past its idle timeout.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -137,6 +138,13 @@ def test_typing_keeps_the_session_alive(app, short_idle_server, browser_page: Pa
     # Throttled: one keep-alive per 2 s (a quarter of the idle timeout) while typing, not
     # one per keystroke (200 of them).
     assert typed_for / 2 - 2 <= len(keepalives) <= typed_for / 2 + 2
+    # Never two at once: a keystroke arriving as the pending timer came due sent one
+    # keep-alive for each (seen on a loaded machine: 11 in 16 s, two 4 ms apart).
+    # The browser's own start times (ms), known once each response is in.
+    page.wait_for_timeout(500)
+    started_at = sorted(r.timing["startTime"] for r in keepalives if r.timing["startTime"] > 0)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(started_at)]
+    assert len(started_at) >= len(keepalives) - 1 and min(gaps) > 1000, gaps
     page.get_by_role("button", name="Add to timeline").click()
     expect(page).to_have_url(re.compile(rf"/clients/{record.id}#e\d+$"))
     expect(page.get_by_text("Your note was added to the timeline.")).to_be_visible()

@@ -182,6 +182,10 @@
     }
     var wait = lastActivityPing + ACTIVITY_MS - Date.now();
     if (wait <= 0) {
+      // A keystroke can arrive as the pending timer comes due: one ping, not two.
+      if (activityTimer !== null) {
+        window.clearTimeout(activityTimer);
+      }
       pingForActivity();
     } else if (activityTimer === null) {
       activityTimer = window.setTimeout(pingForActivity, wait);
