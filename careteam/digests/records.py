@@ -77,14 +77,7 @@ def write_plan(plan: Plan) -> None:
         )
     if plan.broken:
         db.session.execute(
-            update(_digests)
-            .where(_digests.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                last_error=bindparam("b_error"),
-                lease_until=None,
-                next_attempt_at=bindparam("b_next"),
-            ),
+            _release_statement(),
             [
                 _released(digest_id, attempts, error, now)
                 for digest_id, attempts, error in plan.broken
@@ -105,20 +98,25 @@ def _released(digest_id: int, attempts: int, error: BaseException, now: datetime
     }
 
 
+@cache
+def _release_statement():
+    """The UPDATE that releases a digest, run with `_released`'s values: for the batch's
+    broken digests at once (executemany) and for a message the server refused."""
+    return (
+        update(_digests)
+        .where(_digests.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            last_error=bindparam("b_error"),
+            lease_until=None,
+            next_attempt_at=bindparam("b_next"),
+        )
+    )
+
+
 def release(digest_id: int, attempts: int, error: BaseException) -> None:
     """A message the server refused (or no connection): released, committed, logged."""
-    values = _released(digest_id, attempts, error, utcnow())
-    db.session.execute(
-        update(Digest)
-        .where(Digest.id == digest_id)
-        .values(
-            status=values["b_status"],
-            last_error=values["b_error"],
-            lease_until=None,
-            next_attempt_at=values["b_next"],
-        )
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(_release_statement(), _released(digest_id, attempts, error, utcnow()))
     db.session.commit()
     log_error("digest send failed", digest_id, error)
 

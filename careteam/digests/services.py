@@ -13,8 +13,6 @@ from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -40,7 +38,7 @@ from careteam.digests.preferences import (
     unsubscribe,
 )
 from careteam.enums import DigestFrequency, DigestStatus, Role
-from careteam.extensions import db, utcnow
+from careteam.extensions import db, dialect_insert, utcnow
 from careteam.timefmt import zone_of
 
 __all__ = [
@@ -172,12 +170,11 @@ def open_windows(windows: list[tuple[int, datetime]]) -> list[int]:
         return []
     domain = _mail_domain()
     table = Digest.__table__
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     # One statement object for every batch, its rows given at execution: SQLAlchemy's
     # "insertmanyvalues" sends them as multi-row INSERTs from one cached compilation
     # (VALUES built into the statement compiled anew each time: 0.12 s per 500).
     stmt = (
-        insert(table)
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.window_end])
         .returning(table.c.id)
     )

@@ -17,8 +17,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -31,7 +29,7 @@ from careteam.drafts import services as drafts
 from careteam.drafts.rules import DraftForm
 from careteam.enums import EntryKind, Visibility
 from careteam.errors import UserFacingError
-from careteam.extensions import db, joins_as_written, utcnow
+from careteam.extensions import db, dialect_insert, joins_as_written, utcnow
 from careteam.paging import (
     Cursor,
     Page,
@@ -426,8 +424,9 @@ def mark_visit(viewer: User, client: Client, *, move: bool = True) -> datetime |
     # lose one. The update keeps the visit it replaces as previous_seen_at and answers
     # it; a first visit inserts the row and answers NULL.
     table = RecordVisit.__table__
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(user_id=viewer.id, client_id=client.id, last_seen_at=utcnow())
+    stmt = dialect_insert(table).values(
+        user_id=viewer.id, client_id=client.id, last_seen_at=utcnow()
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.client_id],
         set_={
